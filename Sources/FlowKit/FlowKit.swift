@@ -1,0 +1,1 @@
+// The workflow DSL and the worker runtime that compiled workflow binaries run.
