@@ -1,0 +1,23 @@
+#ifndef FLOW_CPROCESS_SUPPORT_H
+#define FLOW_CPROCESS_SUPPORT_H
+#include <sys/types.h>
+
+/// Spawns `path` with `argv`/`envp` in `cwd`, in a new process group (or a new session when `new_session`),
+/// with default signal dispositions and an empty signal mask, stdin/stdout/stderr from the given fds and
+/// `extra_fd` (if >= 0) as fd 3; every other descriptor is closed in the child. Returns 0 or an errno.
+int flow_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+               int stdin_fd, int stdout_fd, int stderr_fd, int extra_fd, int new_session, pid_t *pid_out);
+
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits; -1 with errno on failure.
+int flow_pidfd_open(pid_t pid);
+
+/// An inotify descriptor watching `dir` for created and modified files; -1 with errno on failure.
+int flow_inotify_watch_dir(const char *dir);
+
+/// pipe2(2) with O_CLOEXEC (and O_NONBLOCK on the read end when `nonblocking_read`).
+int flow_pipe(int fds[2], int nonblocking_read);
+
+/// Clock ticks per second, for /proc/<pid>/stat start times.
+long flow_clock_ticks(void);
+
+#endif

@@ -1,0 +1,179 @@
+import FlowKit
+import Foundation
+
+/// Runs a plan: steps whose dependencies are done start in parallel up to the CPU slots, each attempt in its own
+/// process group, with timeouts, retries with backoff, and failures that stop only their dependents.
+public final class RunEngine: @unchecked Sendable {
+    public let project: Project
+    public let database: RunDatabase
+    public let logs: LogStore
+    /// CPU slots steps share; a step takes `cpu` slots (default 1).
+    public let slots: Int
+
+    private let lock = NSLock()
+    private var running: [String: ChildProcess] = [:]
+    private var stopRequested = false
+    private var scheduler: Task<RunStatus, Never>?
+
+    public init(project: Project, database: RunDatabase, slots: Int? = nil) {
+        self.project = project
+        self.database = database
+        self.logs = LogStore(directory: project.logsDirectory)
+        let env = ProcessInfo.processInfo.environment["FLOW_JOBS"].flatMap(Int.init)
+        self.slots = max(1, slots ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Records a new run of `plan` under `tag`, with the process that supervises it.
+    public func register(_ plan: RunPlan, tag: String, supervisor: Int32?) throws {
+        let params = (try? JSONEncoder().encode(plan.params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let targets = (try? JSONEncoder().encode(plan.targets)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        try database.createRun(
+            RunRecord(
+                tag: tag, workflow: plan.workflow.name, workflowFile: plan.loaded.compiled.source.path,
+                status: .pending, targets: targets, params: params, createdAt: Date().timeIntervalSince1970,
+                supervisorPid: supervisor, supervisorStart: supervisor.flatMap(ProcessIdentity.startTime(of:)),
+                host: ProcessInfo.processInfo.hostName),
+            steps: plan.steps)
+    }
+
+    /// Stops the run: running steps get SIGTERM (then SIGKILL), waiting steps never start. Safe from any thread.
+    public func stop() {
+        lock.lock()
+        stopRequested = true
+        let children = Array(running.values)
+        let task = scheduler
+        lock.unlock()
+        children.forEach { $0.stop() }
+        task?.cancel()
+    }
+
+    private var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    /// Runs the registered run `tag` to its end and returns how it ended.
+    public func execute(_ plan: RunPlan, tag: String, onEvent: @escaping @Sendable (RunEvent) -> Void) async -> RunStatus {
+        let task = Task { await self.schedule(plan, tag: tag, onEvent: onEvent) }
+        let stopNow = lock.withLock {
+            scheduler = task
+            return stopRequested
+        }
+        if stopNow { task.cancel() }
+        return await task.value
+    }
+
+    private func schedule(_ plan: RunPlan, tag: String, onEvent: @escaping @Sendable (RunEvent) -> Void) async -> RunStatus {
+        let runLog = try? logs.writer(tag: tag, step: nil)
+        let now = { Date().timeIntervalSince1970 }
+        try? database.write { db in
+            try db.execute(sql: "UPDATE runs SET status = 'running' WHERE tag = ?", arguments: [tag])
+        }
+        var started = RunEvent(.runStarted, tag: tag, time: now())
+        started.steps = plan.steps
+        onEvent(started)
+        runLog?.append("run \(tag) of workflow '\(plan.workflow.name)': \(plan.steps.count) steps", attempt: 0)
+
+        let redactor = Redactor(secrets: plan.secrets.values.flatMap(\.values))
+        let context = StepRunner(
+            engine: self, plan: plan, tag: tag, redactor: redactor, runLog: runLog, onEvent: onEvent)
+
+        var status: [String: StepStatus] = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0, .waiting) })
+        var free = slots
+        let cost: (String) -> Int = { name in
+            let cpu = plan.graph.step(name)?.attributes.cpu ?? 1
+            return min(self.slots, max(1, Int(cpu.rounded(.up))))
+        }
+
+        await withTaskGroup(of: (String, StepOutcome).self) { group in
+            func startReady() {
+                for name in plan.steps where status[name] == .waiting {
+                    if Task.isCancelled || isStopping { break }
+                    let deps = plan.graph.dependencies[name, default: []].filter { status[$0] != nil }
+                    guard deps.allSatisfy({ status[$0] == .succeeded || status[$0] == .cached }) else { continue }
+                    let need = cost(name)
+                    guard need <= free else { continue }
+                    free -= need
+                    status[name] = .running
+                    group.addTask { (name, await context.runAllAttempts(name)) }
+                }
+            }
+            startReady()
+            while let (name, outcome) = await group.next() {
+                free += cost(name)
+                switch outcome {
+                case .succeeded:
+                    status[name] = .succeeded
+                case .failed(let error):
+                    status[name] = .failed
+                    skipDependents(of: name, plan: plan, status: &status, tag: tag, reason: error, runLog: runLog,
+                                   onEvent: onEvent)
+                case .cancelled:
+                    status[name] = .cancelled
+                }
+                startReady()
+            }
+        }
+
+        let stopped = isStopping || Task.isCancelled
+        for name in plan.steps where status[name] == .waiting {
+            status[name] = .cancelled
+            markStep(tag: tag, name: name, status: .cancelled, error: stopped ? "the run was stopped" : nil)
+        }
+        let final: RunStatus =
+            status.values.contains(.failed) ? .failed : (stopped || status.values.contains(.cancelled) ? .stopped : .succeeded)
+        let failedSteps = plan.steps.filter { status[$0] == .failed }
+        let error = failedSteps.isEmpty ? nil : "failed: \(failedSteps.joined(separator: ", "))"
+        try? database.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, finishedAt = ?, error = ? WHERE tag = ?",
+                arguments: [final.rawValue, now(), error, tag])
+        }
+        runLog?.append("run \(final.rawValue)" + (error.map { " (\($0))" } ?? ""), attempt: 0)
+        var finished = RunEvent(.runFinished, tag: tag, time: now())
+        finished.status = final.rawValue
+        finished.error = error
+        finished.exitCode = final == .succeeded ? 0 : (final == .stopped ? 130 : 1)
+        onEvent(finished)
+        return final
+    }
+
+    private func skipDependents(
+        of failed: String, plan: RunPlan, status: inout [String: StepStatus], tag: String, reason: String,
+        runLog: LogWriter?, onEvent: (RunEvent) -> Void
+    ) {
+        var stack = plan.graph.dependents(of: failed)
+        while let s = stack.popLast() {
+            guard status[s] == .waiting else { continue }
+            status[s] = .skipped
+            let why = "not run: step '\(failed)' failed"
+            markStep(tag: tag, name: s, status: .skipped, error: why)
+            runLog?.append("\(s): \(why)", attempt: 0)
+            var event = RunEvent(.stepFinished, tag: tag, time: Date().timeIntervalSince1970, step: s)
+            event.status = StepStatus.skipped.rawValue
+            event.error = why
+            onEvent(event)
+            stack += plan.graph.dependents(of: s)
+        }
+    }
+
+    func markStep(tag: String, name: String, status: StepStatus, error: String?) {
+        try? database.write { db in
+            try db.execute(
+                sql: "UPDATE steps SET status = ?, error = ?, finishedAt = ? WHERE runTag = ? AND name = ?",
+                arguments: [status.rawValue, error, Date().timeIntervalSince1970, tag, name])
+        }
+    }
+
+    func track(_ step: String, _ process: ChildProcess?) {
+        lock.lock()
+        running[step] = process
+        let stopNow = stopRequested && process != nil
+        lock.unlock()
+        if stopNow { process?.stop() }
+    }
+
+    var stopping: Bool { isStopping }
+}
+

@@ -1,0 +1,33 @@
+/// What happens during a run, as the CLI draws it and `flow run --json` prints it (one object per line).
+public struct RunEvent: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case runStarted = "run_started"
+        case stepStarted = "step_started"
+        case stepProgress = "step_progress"
+        case stepRetrying = "step_retrying"
+        case stepFinished = "step_finished"
+        case runFinished = "run_finished"
+    }
+
+    public var event: Kind
+    public var tag: String
+    public var time: Double
+    public var step: String?
+    public var attempt: Int?
+    public var status: String?
+    public var seconds: Double?
+    public var error: String?
+    public var steps: [String]?
+    public var completed: Double?
+    public var total: Double?
+    public var unit: String?
+    public var metrics: [String: Double]?
+    public var exitCode: Int32?
+
+    public init(_ event: Kind, tag: String, time: Double, step: String? = nil) {
+        self.event = event
+        self.tag = tag
+        self.time = time
+        self.step = step
+    }
+}

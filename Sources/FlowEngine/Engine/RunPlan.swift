@@ -1,0 +1,80 @@
+import FlowKit
+import Foundation
+
+/// Everything decided before a run starts: the workflow, its validated graph, the steps to run, parameters and
+/// secrets. Building one fails with exit code 2 on any problem, before any step runs.
+public struct RunPlan: Sendable {
+    public let loaded: WorkflowLoader.Loaded
+    public let graph: WorkflowGraph
+    /// The steps to run, dependencies first.
+    public let steps: [String]
+    /// Every parameter's value, defaults filled in.
+    public let params: [String: String]
+    /// Secret group to its variables, for the groups the planned steps declare.
+    public let secrets: [String: [String: String]]
+    public let targets: [String]
+
+    public var workflow: WorkflowSpec { loaded.spec }
+
+    /// What the user asked for.
+    public struct Request: Sendable {
+        public var workflowFile: URL?
+        public var workflowName: String?
+        public var targets: [String] = []
+        /// Parameter values given on the command line, by parameter name or option spelling.
+        public var params: [String: String] = [:]
+        public var preprocOnly = false
+
+        public init() {}
+    }
+
+    /// Validates the request against the workflow.
+    public static func make(_ request: Request, loader: WorkflowLoader, secrets store: SecretStore) async throws
+        -> RunPlan
+    {
+        let loaded = try await loader.load(file: request.workflowFile, name: request.workflowName)
+        let spec = loaded.spec
+        let graph = try WorkflowGraph(spec)
+        var targets = request.targets
+        if request.preprocOnly {
+            guard let pre = spec.preprocessingStep else {
+                throw FlowError.config(
+                    "workflow '\(spec.name)' names no preprocessing step, so --preproc-only has nothing to stop at",
+                    hint: "add .preprocessing(\"STEP\") to the workflow")
+            }
+            targets = [pre]
+        }
+        let steps = try graph.plan(targets: targets)
+
+        var params: [String: String] = [:]
+        var unknown: [String] = []
+        let byOption = Dictionary(uniqueKeysWithValues: spec.params.map { ($0.optionName, $0.name) })
+        for (key, value) in request.params {
+            if let p = spec.params.first(where: { $0.name == key }) {
+                params[p.name] = value
+            } else if let name = byOption[key] {
+                params[name] = value
+            } else {
+                unknown.append(key)
+            }
+        }
+        if let key = unknown.first {
+            let options = spec.params.map(\.optionName)
+            throw FlowError(
+                .usage,
+                "workflow '\(spec.name)' has no parameter --\(key)" + Suggestion.didYouMean(key, in: options),
+                hint: options.isEmpty ? "it takes no parameters" : "its parameters: " + options.map { "--\($0)" }.joined(separator: ", "))
+        }
+        for p in spec.params where params[p.name] == nil {
+            guard let d = p.defaultValue else {
+                throw FlowError(.usage, "workflow '\(spec.name)' needs --\(p.optionName)",
+                                hint: p.help.isEmpty ? nil : p.help)
+            }
+            params[p.name] = d
+        }
+        let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
+        let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
+        return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
+                       targets: targets.isEmpty ? graph.defaultTargets : targets)
+    }
+}

@@ -1,0 +1,268 @@
+import FlowKit
+import Foundation
+
+/// How a step ended, all attempts counted.
+enum StepOutcome: Sendable { case succeeded, failed(String), cancelled }
+
+/// Runs the attempts of one step of a run: its process, environment, log, events and records.
+struct StepRunner: Sendable {
+    let engine: RunEngine
+    let plan: RunPlan
+    let tag: String
+    let redactor: Redactor
+    let runLog: LogWriter?
+    let onEvent: @Sendable (RunEvent) -> Void
+
+    private var database: RunDatabase { engine.database }
+    private var project: Project { engine.project }
+
+    /// The directory holding a step's outputs in this run.
+    func outputsDirectory(_ step: String) -> URL {
+        project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(step, isDirectory: true)
+    }
+
+    func runAllAttempts(_ name: String) async -> StepOutcome {
+        guard let step = plan.graph.step(name) else { return .failed("unknown step") }
+        let policy = step.attributes.retries
+        var attempt = 0
+        while true {
+            attempt += 1
+            if engine.stopping || Task.isCancelled {
+                engine.markStep(tag: tag, name: name, status: .cancelled, error: "the run was stopped")
+                return .cancelled
+            }
+            let result = await runAttempt(step, attempt: attempt)
+            switch result {
+            case .succeeded:
+                return .succeeded
+            case .cancelled:
+                return .cancelled
+            case .failed(let error):
+                guard attempt <= policy.count, !engine.stopping else {
+                    finish(name, status: .failed, attempt: attempt, error: error)
+                    return .failed(error)
+                }
+                let delay = policy.delay(beforeRetry: attempt)
+                runLog?.append("\(name): attempt \(attempt) failed (\(error)); retrying in \(format(delay))", attempt: attempt)
+                var event = RunEvent(.stepRetrying, tag: tag, time: now(), step: name)
+                event.attempt = attempt
+                event.error = error
+                event.seconds = delay
+                onEvent(event)
+                do {
+                    try await Task.sleep(for: .seconds(delay))
+                } catch {
+                    finish(name, status: .cancelled, attempt: attempt, error: "the run was stopped")
+                    return .cancelled
+                }
+            }
+        }
+    }
+
+    private func finish(_ name: String, status: StepStatus, attempt: Int, error: String?, seconds: Double? = nil) {
+        engine.markStep(tag: tag, name: name, status: status, error: error)
+        var event = RunEvent(.stepFinished, tag: tag, time: now(), step: name)
+        event.status = status.rawValue
+        event.attempt = attempt
+        event.error = error
+        event.seconds = seconds
+        onEvent(event)
+    }
+
+    private func runAttempt(_ step: StepSpec, attempt: Int) async -> StepOutcome {
+        let name = step.name
+        let startedAt = now()
+        let writer: LogWriter
+        do {
+            writer = try engine.logs.writer(tag: tag, step: name)
+        } catch {
+            return .failed("\(error)")
+        }
+        let outputs = outputsDirectory(name)
+        let fm = FileManager.default
+        try? fm.removeItem(at: outputs)
+        try? fm.createDirectory(at: outputs, withIntermediateDirectories: true)
+
+        let options: ChildProcess.Options
+        do {
+            options = try processOptions(step, attempt: attempt, outputs: outputs)
+        } catch {
+            let message = redactor.redact("\(error)")
+            writer.append("error: \(message)", attempt: attempt)
+            recordAttempt(name, attempt, startedAt: startedAt, pid: nil, termination: nil, error: message)
+            return .failed(message)
+        }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(options)
+        } catch {
+            return .failed("\(error)")
+        }
+        recordAttempt(name, attempt, startedAt: startedAt, pid: process.pid, termination: nil, error: nil)
+        try? database.write { db in
+            try db.execute(
+                sql: "UPDATE steps SET status = 'running', attempts = ?, startedAt = COALESCE(startedAt, ?) WHERE runTag = ? AND name = ?",
+                arguments: [attempt, startedAt, tag, name])
+        }
+        runLog?.append("\(name): started attempt \(attempt) (pid \(process.pid))", attempt: attempt)
+        var started = RunEvent(.stepStarted, tag: tag, time: startedAt, step: name)
+        started.attempt = attempt
+        onEvent(started)
+
+        engine.track(name, process)
+        let lastLines = LineCollector()
+        let redactor = self.redactor
+        let result = await process.wait(
+            output: { line in
+                let clean = redactor.redact(line)
+                writer.append(clean, attempt: attempt)
+                lastLines.keepLast(clean, limit: 3)
+            },
+            event: { line in handleEvent(line, step: name, attempt: attempt) })
+        engine.track(name, nil)
+
+        let seconds = now() - startedAt
+        var error: String?
+        switch result.stopReason {
+        case .timeout?:
+            error = "timed out after \(format(step.attributes.timeoutSeconds ?? 0)) (SIGTERM, then SIGKILL after the grace period)"
+        case .stopped?:
+            error = "stopped"
+        case nil:
+            if !result.termination.succeeded {
+                let tail = lastLines.lines.last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+                error = result.termination.description + (tail.map { ": \($0)" } ?? "")
+            }
+        }
+        recordAttempt(name, attempt, startedAt: startedAt, pid: process.pid, termination: result.termination, error: error)
+        runLog?.append("\(name): attempt \(attempt) \(error.map { "failed: \($0)" } ?? "succeeded") in \(format(seconds))",
+                       attempt: attempt)
+        if result.stopReason == .stopped {
+            finish(name, status: .cancelled, attempt: attempt, error: "stopped", seconds: seconds)
+            return .cancelled
+        }
+        if let error { return .failed(error) }
+        finish(name, status: .succeeded, attempt: attempt, error: nil, seconds: seconds)
+        return .succeeded
+    }
+
+    private func handleEvent(_ line: String, step: String, attempt: Int) {
+        guard let data = redactor.redact(line).data(using: .utf8),
+            let event = try? JSONDecoder().decode(StepEvent.self, from: data)
+        else { return }
+        let time = now()
+        if let metrics = event.metrics, !metrics.isEmpty {
+            try? database.write { db in
+                for (key, value) in metrics where value.isFinite {
+                    try MetricRecord(
+                        runTag: tag, step: step, series: event.series ?? (event.kind == .progress ? "train" : "eval"),
+                        name: key, x: event.step, value: value, at: time
+                    ).insert(db)
+                }
+            }
+        }
+        var out = RunEvent(.stepProgress, tag: tag, time: time, step: step)
+        out.attempt = attempt
+        out.completed = event.completed
+        out.total = event.total
+        out.unit = event.unit
+        out.metrics = event.metrics
+        onEvent(out)
+    }
+
+    private func recordAttempt(_ step: String, _ number: Int, startedAt: Double, pid: Int32?,
+                               termination: ChildProcess.Termination?, error: String?) {
+        var exit: Int32?
+        var signal: Int32?
+        switch termination {
+        case .exited(let c)?: exit = c
+        case .signaled(let s)?: signal = s
+        case nil: break
+        }
+        let record = AttemptRecord(
+            runTag: tag, step: step, number: number, host: "local", pid: pid, startedAt: startedAt,
+            finishedAt: termination == nil && error == nil ? nil : now(), exitStatus: exit, signal: signal, error: error)
+        try? database.write { db in try record.save(db) }
+    }
+
+    private func processOptions(_ step: StepSpec, attempt: Int, outputs: URL) throws -> ChildProcess.Options {
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("FLOW_") { env[key] = nil }
+        env.merge(step.attributes.env) { _, new in new }
+        for group in step.attributes.secrets {
+            env.merge(plan.secrets[group] ?? [:]) { _, new in new }
+        }
+        if let cpu = step.attributes.cpu {
+            let threads = String(max(1, Int(cpu.rounded(.up))))
+            env["OPENBLAS_NUM_THREADS"] = threads
+            env["OMP_NUM_THREADS"] = threads
+        }
+        env["FLOW_RUN_TAG"] = tag
+        env["FLOW_STEP"] = step.name
+        env["FLOW_ATTEMPT"] = String(attempt)
+        env["FLOW_OUTPUTS"] = outputs.path
+
+        var inputs: [String: String] = [:]
+        for dep in plan.graph.dependencies[step.name, default: []] {
+            let dir = outputsDirectory(dep)
+            for output in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
+                inputs["\(dep)/\(output)"] = dir.appendingPathComponent(output).path
+            }
+        }
+        var options: ChildProcess.Options
+        if let template = plan.graph.templates[step.name] {
+            let line = try template.render { part in
+                switch part {
+                case .input(let s, let o):
+                    guard let path = inputs["\(s)/\(o)"] else {
+                        throw FlowError.config(
+                            "step '\(step.name)' reads {\(s)/\(o)}, but step '\(s)' wrote no output '\(o)'"
+                                + Suggestion.didYouMean("\(s)/\(o)", in: Array(inputs.keys)))
+                    }
+                    return path
+                case .output(let o):
+                    let dir = outputs.appendingPathComponent(o, isDirectory: true)
+                    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                    return dir.path
+                case .param(let p):
+                    return plan.params[p] ?? ""
+                case .literal(let s):
+                    return s
+                }
+            }
+            options = ChildProcess.Options(
+                executable: "/bin/sh", arguments: ["-c", line], environment: env, workingDirectory: project.root.path)
+        } else {
+            let invocation = WorkerInvocation(
+                workflow: plan.workflow.name, step: step.name, runTag: tag, attempt: attempt, params: plan.params,
+                inputs: inputs, outputsDirectory: outputs.path, volumes: [:], workDirectory: project.root.path)
+            let dir = project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(".invocations")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let file = dir.appendingPathComponent("\(step.name).\(attempt).json")
+            try JSONEncoder().encode(invocation).write(to: file, options: .atomic)
+            options = ChildProcess.Options(
+                executable: plan.loaded.compiled.binary.path, arguments: ["run-step", file.path], environment: env,
+                workingDirectory: project.root.path)
+            options.wantsEventDescriptor = true
+        }
+        options.timeoutSeconds = step.attributes.timeoutSeconds
+        return options
+    }
+}
+
+func now() -> Double { Date().timeIntervalSince1970 }
+
+func format(_ seconds: Double) -> String {
+    if seconds < 1 { return String(format: "%.0fms", seconds * 1000) }
+    if seconds < 60 { return String(format: "%.1fs", seconds) }
+    let s = Int(seconds.rounded())
+    if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+    return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
+}
+
+extension LineCollector {
+    func keepLast(_ line: String, limit: Int) {
+        append(line)
+        trim(to: limit)
+    }
+}

@@ -1,0 +1,68 @@
+/// A command step's line, parsed: `{STEP/OUTPUT}` inputs, `{output/NAME}` own outputs, `{NAME}` parameters.
+public struct CommandTemplate: Sendable, Equatable {
+    public enum Part: Sendable, Equatable {
+        case literal(String)
+        case input(step: String, output: String)
+        case output(String)
+        case param(String)
+    }
+
+    public let parts: [Part]
+
+    /// Parses a command line; an unclosed `{` is an error naming the step.
+    public init(_ line: String, step: String) throws {
+        var parts: [Part] = []
+        var literal = ""
+        var chars = Array(line)[...]
+        while let c = chars.popFirst() {
+            if c == "{" && chars.first == "{" {
+                chars.removeFirst(); literal.append("{")
+            } else if c == "}" && chars.first == "}" {
+                chars.removeFirst(); literal.append("}")
+            } else if c == "{" {
+                guard let close = chars.firstIndex(of: "}") else {
+                    throw FlowError.config(
+                        "command of step '\(step)' has an unclosed '{': \(line)",
+                        hint: "write {{ for a literal brace")
+                }
+                let name = String(chars[chars.startIndex..<close]).trimmingCharacters(in: .whitespaces)
+                chars = chars[(close + 1)...]
+                if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
+                let pieces = name.split(separator: "/", maxSplits: 1).map(String.init)
+                if pieces.count == 2 {
+                    parts.append(pieces[0] == "output" ? .output(pieces[1]) : .input(step: pieces[0], output: pieces[1]))
+                } else if name.isEmpty {
+                    throw FlowError.config("command of step '\(step)' has an empty placeholder {}: \(line)")
+                } else {
+                    parts.append(.param(name))
+                }
+            } else {
+                literal.append(c)
+            }
+        }
+        if !literal.isEmpty { parts.append(.literal(literal)) }
+        self.parts = parts
+    }
+
+    /// The steps whose outputs the command reads.
+    public var inputSteps: [String] {
+        parts.compactMap { if case .input(let s, _) = $0 { return s } else { return nil } }
+    }
+
+    /// The command line with each placeholder replaced by its shell-quoted value.
+    public func render(value: (Part) throws -> String) rethrows -> String {
+        try parts.map { part in
+            if case .literal(let s) = part { return s }
+            return shellQuote(try value(part))
+        }.joined()
+    }
+}
+
+/// Quotes a string for POSIX sh; plain words stay as they are.
+public func shellQuote(_ s: String) -> String {
+    let safe = s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }
+    if safe && !s.isEmpty { return s }
+    return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+import Foundation

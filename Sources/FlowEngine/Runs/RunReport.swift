@@ -1,0 +1,95 @@
+import Foundation
+
+/// Text renderings of runs, steps and logs for the CLI (plain text; colour is the CLI's business).
+public enum RunReport {
+    /// `2026-11-23 15:01:02` in UTC.
+    public static func timestamp(_ t: Double) -> String {
+        var time = time_t(t)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", parts.tm_year + 1900, parts.tm_mon + 1,
+                      parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+
+    public static func isoTimestamp(_ t: Double) -> String {
+        let ms = Int((t - t.rounded(.down)) * 1000)
+        return timestamp(t).replacingOccurrences(of: " ", with: "T") + String(format: ".%03dZ", ms)
+    }
+
+    public static func duration(_ seconds: Double?) -> String {
+        guard let seconds else { return "-" }
+        return format(seconds)
+    }
+
+    /// Lays out rows in columns.
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// One log line as `flow logs` prints it: `step | text`, optionally timestamped.
+    public static func logLine(_ line: LogStore.Line, width: Int, timestamps: Bool) -> String {
+        var label = line.step ?? "flow"
+        if line.step != nil && line.attempt > 1 { label += "#\(line.attempt)" }
+        let prefix = label.padding(toLength: max(width, label.count), withPad: " ", startingAt: 0) + " | "
+        return (timestamps ? isoTimestamp(line.time) + " " : "") + prefix + line.text
+    }
+
+    /// The `flow runs` table.
+    public static func runsTable(_ runs: [RunRecord], steps: [String: [StepRecord]]) -> String {
+        table(
+            ["TAG", "STATUS", "STARTED", "DURATION", "STEPS"],
+            runs.map { run in
+                let s = steps[run.tag] ?? []
+                let done = s.filter { $0.status == .succeeded || $0.status == .cached }.count
+                let end = run.finishedAt ?? (run.status.isFinished ? nil : Date().timeIntervalSince1970)
+                return [run.tag, run.status.rawValue, timestamp(run.createdAt),
+                        duration(end.map { $0 - run.createdAt }), "\(done)/\(s.count)"]
+            })
+    }
+
+    /// The body of `flow runs show`.
+    public static func show(_ run: RunRecord, steps: [StepRecord], attempts: [AttemptRecord],
+                            metrics: [MetricRecord]) -> String {
+        var out = """
+            run       \(run.tag)
+            workflow  \(run.workflow) (\(run.workflowFile))
+            status    \(run.status.rawValue)\(run.error.map { " — \($0)" } ?? "")
+            started   \(timestamp(run.createdAt)) UTC on \(run.host)
+            duration  \(duration(run.finishedAt.map { $0 - run.createdAt }))
+            params    \(run.params)
+            targets   \(run.targets)
+
+            """
+        out += table(
+            ["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"],
+            steps.map { s in
+                let d = s.startedAt.flatMap { start in s.finishedAt.map { $0 - start } }
+                let detail = s.cachedFrom.map { "cached (from \($0))" } ?? s.error ?? ""
+                return [s.name, s.status.rawValue, "\(s.attempts)", duration(d), detail]
+            })
+        let failedAttempts = attempts.filter { $0.error != nil }
+        if !failedAttempts.isEmpty {
+            out += "\n\nattempts that failed:\n"
+            out += failedAttempts.map { a in "  \(a.step) #\(a.number) on \(a.host): \(a.error ?? "")" }
+                .joined(separator: "\n")
+        }
+        if !metrics.isEmpty {
+            out += "\n\nmetrics (last value):\n"
+            var last: [String: MetricRecord] = [:]
+            for m in metrics { last["\(m.step)/\(m.series)/\(m.name)"] = m }
+            out += last.keys.sorted().map { k in
+                "  \(k) = \(String(format: "%.6g", last[k]!.value))" + (last[k]!.x.map { " (at \($0))" } ?? "")
+            }.joined(separator: "\n")
+        }
+        return out
+    }
+}

@@ -1,1 +1,0 @@
-// The workflow DSL and the worker runtime that compiled workflow binaries run.

@@ -1,0 +1,99 @@
+import ArgumentParser
+import FlowEngine
+import Foundation
+
+/// `flow`: run workflows, follow their logs, inspect runs.
+struct Flow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flow",
+        abstract: "A declarative workflow engine for fine-tuning open LLMs on your own machines.",
+        subcommands: [RunCommand.self, LogsCommand.self, RunsCommand.self, StopCommand.self, GraphCommand.self,
+                      SecretCommand.self])
+}
+
+@main
+enum Main {
+    static func main() async {
+        let args = Array(CommandLine.arguments.dropFirst())
+        let command: ParsableCommand
+        do {
+            command = try Flow.parseAsRoot(args)
+        } catch {
+            let code = Flow.exitCode(for: error)
+            let message = Flow.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            exit(2)
+        }
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var sync = command
+                try sync.run()
+            }
+        } catch let error as FlowError {
+            Terminal.error(error)
+            exit(error.exitCode)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            if Flow.exitCode(for: error) == .success { exit(0) }
+            FileHandle.standardError.write(Data((Flow.fullMessage(for: error) + "\n").utf8))
+            exit(2)
+        }
+        exit(0)
+    }
+}
+
+/// Shared opening of the project and its store.
+struct Session {
+    let project: Project
+    let database: RunDatabase
+
+    init() throws {
+        project = try Project.find()
+        database = try RunDatabase(url: project.databaseURL)
+    }
+
+    func loader() throws -> WorkflowLoader {
+        WorkflowLoader(
+            project: project,
+            compiler: WorkflowCompiler(
+                toolchain: try SwiftToolchain.locate(),
+                cacheDirectory: project.cacheDirectory.appendingPathComponent("workflows")))
+    }
+}
+
+/// Colours only on a terminal and never with NO_COLOR.
+enum Terminal {
+    static let colors: Bool = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+
+    static func paint(_ text: String, _ code: String) -> String { colors ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    static func green(_ t: String) -> String { paint(t, "32") }
+    static func red(_ t: String) -> String { paint(t, "31") }
+    static func yellow(_ t: String) -> String { paint(t, "33") }
+    static func dim(_ t: String) -> String { paint(t, "2") }
+    static func bold(_ t: String) -> String { paint(t, "1") }
+
+    static func error(_ error: FlowError) {
+        let useColor = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        let head = useColor ? "\u{1B}[31merror:\u{1B}[0m" : "error:"
+        FileHandle.standardError.write(Data("\(head) \(error.description)\n".utf8))
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Prints a line now (stdout may be a pipe a script follows).
+    static func line(_ text: String) {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+}

@@ -1,0 +1,195 @@
+import ArgumentParser
+import Dispatch
+import FlowEngine
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow's targets (its default targets when none is named).",
+        discussion: """
+            Workflow parameters are options: Param("learningRate") is --learning-rate VALUE. \
+            A path ending in .swift runs that workflow file.
+            """)
+
+    @Option(name: .long, help: "The workflow to run (default: the one marked .isDefault(), or the only one).")
+    var workflow: String?
+
+    @Flag(help: "Print the run's tag and return; the run goes on in the background.")
+    var detach = false
+
+    @Flag(name: .customLong("preproc-only"), help: "Run the preprocessing stage (and what it needs), then stop.")
+    var preprocOnly = false
+
+    @Option(name: .customLong("set"), help: "Set a parameter: --set NAME=VALUE (repeatable).")
+    var assignments: [String] = []
+
+    @Flag(help: "Print one JSON event per line.")
+    var json = false
+
+    @Option(name: .customLong("attach-tag"), help: .hidden)
+    var attachTag: String?
+
+    @Argument(parsing: .allUnrecognized, help: "Targets (step names), a workflow file, and --param VALUE pairs.")
+    var rest: [String] = []
+
+    func request() throws -> RunPlan.Request {
+        var request = RunPlan.Request()
+        request.workflowName = workflow
+        request.preprocOnly = preprocOnly
+        var i = 0
+        while i < rest.count {
+            let arg = rest[i]
+            if arg.hasPrefix("--") {
+                var key = String(arg.dropFirst(2))
+                var value: String
+                if let eq = key.firstIndex(of: "=") {
+                    value = String(key[key.index(after: eq)...])
+                    key = String(key[..<eq])
+                } else {
+                    guard i + 1 < rest.count else {
+                        throw FlowError(.usage, "option --\(key) needs a value", hint: "write --\(key) VALUE")
+                    }
+                    i += 1
+                    value = rest[i]
+                }
+                request.params[key] = value
+            } else if arg.hasSuffix(".swift") {
+                request.workflowFile = URL(fileURLWithPath: arg)
+            } else if arg.hasPrefix("-") {
+                throw FlowError(.usage, "unknown option \(arg)", hint: "`flow run --help` lists the options")
+            } else {
+                request.targets.append(arg)
+            }
+            i += 1
+        }
+        for a in assignments {
+            guard let eq = a.firstIndex(of: "="), eq != a.startIndex else {
+                throw FlowError(.usage, "--set expects NAME=VALUE, got '\(a)'")
+            }
+            request.params[String(a[..<eq])] = String(a[a.index(after: eq)...])
+        }
+        return request
+    }
+
+    func run() async throws {
+        let session = try Session()
+        let loader = try session.loader()
+        let plan = try await RunPlan.make(try request(), loader: loader,
+                                          secrets: SecretStore(directory: session.project.secretsDirectory))
+        let engine = RunEngine(project: session.project, database: session.database)
+        let tag: String
+        if let attachTag {
+            tag = attachTag
+            try session.database.write { db in
+                try db.execute(
+                    sql: "UPDATE runs SET supervisorPid = ?, supervisorStart = ? WHERE tag = ?",
+                    arguments: [getpid(), ProcessIdentity.startTime(of: getpid()), tag])
+            }
+        } else {
+            tag = RunTag.make(workflow: plan.workflow.name)
+            if json {
+                var e = RunEvent(.runStarted, tag: tag, time: Date().timeIntervalSince1970)
+                e.status = "created"
+                Terminal.line(Terminal.json(e))
+            } else {
+                Terminal.line(tag)
+            }
+            if detach {
+                try engine.register(plan, tag: tag, supervisor: nil)
+                var args = Array(CommandLine.arguments.dropFirst()).filter { $0 != "--detach" }
+                args += ["--attach-tag", tag]
+                let pid = try Supervisor.spawnDetached(
+                    executable: Supervisor.currentExecutable, arguments: args,
+                    logFile: engine.logs.runDirectory(tag).appendingPathComponent("supervisor.log"))
+                try session.database.write { db in
+                    try db.execute(
+                        sql: "UPDATE runs SET supervisorPid = ?, supervisorStart = ? WHERE tag = ?",
+                        arguments: [pid, ProcessIdentity.startTime(of: pid), tag])
+                }
+                if !json {
+                    FileHandle.standardError.write(Data("""
+                        detached: follow with `flow logs \(tag) -f`, stop with `flow stop \(tag)`
+
+                        """.utf8))
+                }
+                return
+            }
+            try engine.register(plan, tag: tag, supervisor: getpid())
+        }
+
+        // Ctrl-C and `flow stop` (SIGTERM) stop the run cleanly; the terminal closing does not stop a detached one.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        if attachTag != nil { signal(SIGHUP, SIG_IGN) }
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                FileHandle.standardError.write(Data("\nstopping run \(tag)…\n".utf8))
+                engine.stop()
+            }
+            s.resume()
+            return s
+        }
+        let printer = RunPrinter(json: json)
+        let status = await engine.execute(plan, tag: tag) { printer.handle($0) }
+        sources.forEach { $0.cancel() }
+        switch status {
+        case .succeeded: return
+        case .stopped: throw ExitCode(130)
+        default: throw ExitCode(1)
+        }
+    }
+}
+
+/// Prints run events as plain lines or JSON.
+final class RunPrinter: @unchecked Sendable {
+    let json: Bool
+    private let lock = NSLock()
+    private var lastProgress: [String: Double] = [:]
+
+    init(json: Bool) { self.json = json }
+
+    func handle(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if json {
+            Terminal.line(Terminal.json(event))
+            return
+        }
+        let step = event.step ?? ""
+        switch event.event {
+        case .runStarted:
+            Terminal.line(Terminal.dim("running \(event.steps?.count ?? 0) steps: \(event.steps?.joined(separator: ", ") ?? "")"))
+        case .stepStarted:
+            Terminal.line("  \(Terminal.yellow("▸")) \(step)" + ((event.attempt ?? 1) > 1 ? " (attempt \(event.attempt!))" : ""))
+        case .stepProgress:
+            // At most one progress line a second per step without a live view.
+            guard let done = event.completed else { return }
+            if let last = lastProgress[step], event.time - last < 1, done != event.total { return }
+            lastProgress[step] = event.time
+            let total = event.total.map { "/\(Int($0))" } ?? ""
+            let metrics = (event.metrics ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key) \(String(format: "%.4g", $0.value))" }.joined(separator: "  ")
+            Terminal.line(Terminal.dim("    \(step) \(Int(done))\(total) \(event.unit ?? "")  \(metrics)"))
+        case .stepRetrying:
+            Terminal.line("  \(Terminal.yellow("↻")) \(step) failed: \(event.error ?? ""); retrying in \(RunReport.duration(event.seconds))")
+        case .stepFinished:
+            switch event.status {
+            case "succeeded":
+                Terminal.line("  \(Terminal.green("✓")) \(step) \(Terminal.dim(RunReport.duration(event.seconds)))")
+            case "cached":
+                Terminal.line("  \(Terminal.green("○")) \(step) \(Terminal.dim("cached"))")
+            case "skipped", "cancelled":
+                Terminal.line("  \(Terminal.dim("- \(step) \(event.status ?? ""): \(event.error ?? "")"))")
+            default:
+                Terminal.line("  \(Terminal.red("✗")) \(step) \(event.status ?? ""): \(event.error ?? "")")
+            }
+        case .runFinished:
+            let ok = event.status == "succeeded"
+            Terminal.line((ok ? Terminal.green("run succeeded") : Terminal.red("run \(event.status ?? "")"))
+                + " \(event.tag)" + (event.error.map { " — \($0)" } ?? ""))
+            if !ok { Terminal.line(Terminal.dim("logs: flow logs \(event.tag)   details: flow runs show \(event.tag)")) }
+        }
+    }
+}
