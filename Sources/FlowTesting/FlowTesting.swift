@@ -1,1 +1,116 @@
 import FlowEngine
+import Foundation
+
+/// A throwaway flow project in a temporary directory, with helpers to write workflow files and run the real
+/// `flow` executable from this build against it.
+public final class TemporaryProject: @unchecked Sendable {
+    public let root: URL
+
+    public init(_ name: String = "project") throws {
+        root = FileManager.default.temporaryDirectory
+            .appendingPathComponent("flow-test-\(name)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("Workflows"), withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    public var project: Project { Project(root: root) }
+
+    /// Writes a file relative to the project root, creating folders.
+    @discardableResult
+    public func write(_ relativePath: String, _ contents: String, mode: Int? = nil) throws -> URL {
+        let url = root.appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contents.utf8).write(to: url)
+        if let mode { chmod(url.path, mode_t(mode)) }
+        return url
+    }
+
+    /// The `flow` executable built beside the test bundle.
+    public static var flowExecutable: URL {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("flow")
+    }
+
+    /// What a `flow` invocation printed and how it exited.
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+        public var seconds: Double
+    }
+
+    /// Runs `flow args...` in the project and waits for it.
+    @discardableResult
+    public func flow(_ args: String..., environment: [String: String] = [:]) throws -> Output {
+        try flow(arguments: args, environment: environment)
+    }
+
+    public func flow(arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = Self.flowExecutable
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let start = Date()
+        try process.run()
+        // Read both pipes to their end on separate threads so neither fills up.
+        let errData = DataBox()
+        let errDone = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            errData.data = err.fileHandleForReading.readDataToEndOfFile()
+            errDone.signal()
+        }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        errDone.wait()
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData.data, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The run database of this project.
+    public func database() throws -> RunDatabase { try RunDatabase(url: project.databaseURL) }
+
+    /// The newest run's tag.
+    public func lastTag() throws -> String {
+        guard let run = try database().runs(limit: 1).first else { throw TestingError("no run recorded") }
+        return run.tag
+    }
+}
+
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored = Data()
+    var data: Data {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}
+
+/// A failure in a test helper.
+public struct TestingError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Processes whose command line contains `marker` (from /proc), for checking that nothing was left behind.
+public func processes(matching marker: String) -> [Int32] {
+    let me = getpid()
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard pid != me, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let cmd = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        // Zombies have an empty command line and are not running.
+        return cmd.contains(marker)
+    }
+}

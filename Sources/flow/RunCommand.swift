@@ -74,10 +74,28 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let session = try Session()
+        let engine = RunEngine(project: session.project, database: session.database)
+        // Ctrl-C and `flow stop` (SIGTERM) stop the run cleanly; the terminal closing does not stop a detached one.
+        // Installed first, so a stop that arrives while the workflow compiles is not lost.
+        let supervising = attachTag != nil
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        if supervising { signal(SIGHUP, SIG_IGN) }
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if !engine.hasStarted && !supervising { Foundation.exit(130) }
+                FileHandle.standardError.write(Data("\nstopping…\n".utf8))
+                engine.stop()
+            }
+            s.resume()
+            return s
+        }
+        defer { sources.forEach { $0.cancel() } }
+
         let loader = try session.loader()
         let plan = try await RunPlan.make(try request(), loader: loader,
                                           secrets: SecretStore(directory: session.project.secretsDirectory))
-        let engine = RunEngine(project: session.project, database: session.database)
         let tag: String
         if let attachTag {
             tag = attachTag
@@ -118,22 +136,8 @@ struct RunCommand: AsyncParsableCommand {
             try engine.register(plan, tag: tag, supervisor: getpid())
         }
 
-        // Ctrl-C and `flow stop` (SIGTERM) stop the run cleanly; the terminal closing does not stop a detached one.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        if attachTag != nil { signal(SIGHUP, SIG_IGN) }
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                FileHandle.standardError.write(Data("\nstopping run \(tag)…\n".utf8))
-                engine.stop()
-            }
-            s.resume()
-            return s
-        }
         let printer = RunPrinter(json: json)
         let status = await engine.execute(plan, tag: tag) { printer.handle($0) }
-        sources.forEach { $0.cancel() }
         switch status {
         case .succeeded: return
         case .stopped: throw ExitCode(130)

@@ -47,6 +47,9 @@ public final class RunEngine: @unchecked Sendable {
         task?.cancel()
     }
 
+    /// Whether `execute` has begun.
+    public var hasStarted: Bool { lock.withLock { scheduler != nil } }
+
     private var isStopping: Bool {
         lock.lock()
         defer { lock.unlock() }

@@ -116,7 +116,7 @@ struct StepRunner: Sendable {
             output: { line in
                 let clean = redactor.redact(line)
                 writer.append(clean, attempt: attempt)
-                lastLines.keepLast(clean, limit: 3)
+                lastLines.keepLast(clean, limit: 20)
             },
             event: { line in handleEvent(line, step: name, attempt: attempt) })
         engine.track(name, nil)
@@ -130,7 +130,8 @@ struct StepRunner: Sendable {
             error = "stopped"
         case nil:
             if !result.termination.succeeded {
-                let tail = lastLines.lines.last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+                let lines = lastLines.lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                let tail = lines.last(where: { $0.localizedCaseInsensitiveContains("error") }) ?? lines.last
                 error = result.termination.description + (tail.map { ": \($0)" } ?? "")
             }
         }

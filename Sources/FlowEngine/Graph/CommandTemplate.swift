@@ -9,8 +9,8 @@ public struct CommandTemplate: Sendable, Equatable {
 
     public let parts: [Part]
 
-    /// Parses a command line; an unclosed `{` is an error naming the step.
-    public init(_ line: String, step: String) throws {
+    /// Parses a command line. Only `{name}` and `{a/b}` with plain names are placeholders.
+    public init(_ line: String, step: String) {
         var parts: [Part] = []
         var literal = ""
         var chars = Array(line)[...]
@@ -19,20 +19,16 @@ public struct CommandTemplate: Sendable, Equatable {
                 chars.removeFirst(); literal.append("{")
             } else if c == "}" && chars.first == "}" {
                 chars.removeFirst(); literal.append("}")
-            } else if c == "{" {
-                guard let close = chars.firstIndex(of: "}") else {
-                    throw FlowError.config(
-                        "command of step '\(step)' has an unclosed '{': \(line)",
-                        hint: "write {{ for a literal brace")
-                }
-                let name = String(chars[chars.startIndex..<close]).trimmingCharacters(in: .whitespaces)
+            } else if c == "{", literal.last != "$", let close = chars.firstIndex(of: "}"),
+                case let name = String(chars[chars.startIndex..<close]),
+                !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "_-./".contains($0) })
+            {
+                // `${VAR}` and braces around anything but a name stay as they are, for the shell.
                 chars = chars[(close + 1)...]
                 if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
                 let pieces = name.split(separator: "/", maxSplits: 1).map(String.init)
                 if pieces.count == 2 {
                     parts.append(pieces[0] == "output" ? .output(pieces[1]) : .input(step: pieces[0], output: pieces[1]))
-                } else if name.isEmpty {
-                    throw FlowError.config("command of step '\(step)' has an empty placeholder {}: \(line)")
                 } else {
                     parts.append(.param(name))
                 }

@@ -39,28 +39,24 @@ public struct WorkflowGraph: Sendable {
                 }
             }
             if let command = step.command {
-                do {
-                    let template = try CommandTemplate(command, step: step.name)
-                    templates[step.name] = template
-                    for part in template.parts {
-                        switch part {
-                        case .input(let s, _):
-                            if index[s] == nil {
-                                problems.append(
-                                    "command of step '\(step.name)' (\(Self.place(step))) reads {\(s)/...} but there is no step '\(s)'"
-                                        + Suggestion.didYouMean(s, in: names))
-                            } else if !deps.contains(s) {
-                                deps.append(s)
-                            }
-                        case .param(let p) where !paramNames.contains(p):
+                let template = CommandTemplate(command, step: step.name)
+                templates[step.name] = template
+                for part in template.parts {
+                    switch part {
+                    case .input(let s, _):
+                        if index[s] == nil {
                             problems.append(
-                                "command of step '\(step.name)' (\(Self.place(step))) uses {\(p)} but the workflow declares no Param(\"\(p)\")"
-                                    + Suggestion.didYouMean(p, in: paramNames))
-                        default: break
+                                "command of step '\(step.name)' (\(Self.place(step))) reads {\(s)/...} but there is no step '\(s)'"
+                                    + Suggestion.didYouMean(s, in: names))
+                        } else if !deps.contains(s) {
+                            deps.append(s)
                         }
+                    case .param(let p) where !paramNames.contains(p):
+                        problems.append(
+                            "command of step '\(step.name)' (\(Self.place(step))) uses {\(p)} but the workflow declares no Param(\"\(p)\")"
+                                + Suggestion.didYouMean(p, in: paramNames))
+                    default: break
                     }
-                } catch let error as FlowError {
-                    problems.append(error.message)
                 }
             }
             dependencies[step.name] = deps

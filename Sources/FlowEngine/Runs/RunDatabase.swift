@@ -147,7 +147,17 @@ public final class RunDatabase: Sendable {
         // A pending run without a supervisor yet may be starting; give it the benefit only when very recent.
         if run.supervisorPid == nil && Date().timeIntervalSince1970 - run.createdAt < 10 { return run }
         let now = Date().timeIntervalSince1970
+        // Steps the dead supervisor left running would run on unwatched: end their process groups.
+        let orphans = try pool.read { db in
+            try AttemptRecord.filter(Column("runTag") == run.tag && Column("finishedAt") == nil).fetchAll(db)
+        }
+        for attempt in orphans {
+            if let pid = attempt.pid, pid > 1, getpgid(pid) == pid { kill(-pid, SIGKILL) }
+        }
         try pool.write { db in
+            try db.execute(
+                sql: "UPDATE attempts SET finishedAt = ?, error = 'lost with its supervisor' WHERE runTag = ? AND finishedAt IS NULL",
+                arguments: [now, run.tag])
             try db.execute(
                 sql: "UPDATE runs SET status = 'lost', finishedAt = ?, error = ? WHERE tag = ? AND status IN ('pending','running')",
                 arguments: [now, "the supervisor process (pid \(run.supervisorPid.map(String.init) ?? "none")) is gone", run.tag])

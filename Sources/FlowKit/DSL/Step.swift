@@ -92,7 +92,7 @@ public struct Function: StepDeclaration {
 ///
 /// Placeholders: `{STEP/OUTPUT}` is the path of another step's output (and makes it a dependency),
 /// `{output/NAME}` a directory this step writes, `{NAME}` a parameter's value. Values are shell-quoted.
-/// `{{` and `}}` are literal braces.
+/// `{{` and `}}` are literal braces; `${VAR}` is left to the shell.
 public struct Command: StepDeclaration {
     public var step: Step
 

@@ -59,6 +59,11 @@ public struct RetryPolicy: Sendable, Codable, Equatable {
 public struct VolumeMount: Sendable, Codable, Equatable {
     public var path: String
     public var name: String
+
+    public init(path: String, name: String) {
+        self.path = path
+        self.name = name
+    }
 }
 
 /// The serializable description of a workflow: what `describe` prints.
