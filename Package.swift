@@ -42,7 +42,7 @@ let package = Package(
                 "FlowEngine", "FlowLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .target(name: "FlowTesting", dependencies: ["FlowEngine"]),
+        .target(name: "FlowTesting", dependencies: ["FlowEngine", "CProcessSupport"]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowTesting"]),
         .testTarget(

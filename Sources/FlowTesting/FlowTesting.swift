@@ -1,3 +1,4 @@
+import CProcessSupport
 import FlowEngine
 import Foundation
 
@@ -113,4 +114,22 @@ public func processes(matching marker: String) -> [Int32] {
         // Zombies have an empty command line and are not running.
         return cmd.contains(marker)
     }
+}
+
+/// Waits (with inotify on its folder, no fixed sleeps) until `file` exists; false after `timeout` seconds.
+public func waitForFile(_ file: URL, timeout: Double = 60) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    let dir = file.deletingLastPathComponent().path
+    let fd = flow_inotify_watch_dir(dir)
+    defer { if fd >= 0 { close(fd) } }
+    while !FileManager.default.fileExists(atPath: file.path) {
+        let left = deadline.timeIntervalSinceNow
+        if left <= 0 { return false }
+        var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        // A short cap on each wait covers a file created between the check and the watch.
+        _ = poll(&p, 1, Int32(min(left, 0.5) * 1000))
+        var drain = [UInt8](repeating: 0, count: 4096)
+        while fd >= 0 && read(fd, &drain, drain.count) > 0 {}
+    }
+    return true
 }

@@ -23,6 +23,9 @@ public final class RunEngine: @unchecked Sendable {
         self.slots = max(1, slots ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 
+    /// The machine's memory, which steps' `memory` requests share.
+    public static var physicalMemoryMiB: Int { Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)) }
+
     /// Records a new run of `plan` under `tag`, with the process that supervises it.
     public func register(_ plan: RunPlan, tag: String, supervisor: Int32?) throws {
         let params = (try? JSONEncoder().encode(plan.params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -84,10 +87,12 @@ public final class RunEngine: @unchecked Sendable {
 
         var status: [String: StepStatus] = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0, .waiting) })
         var free = slots
+        var freeMemory = Self.physicalMemoryMiB
         let cost: (String) -> Int = { name in
             let cpu = plan.graph.step(name)?.attributes.cpu ?? 1
             return min(self.slots, max(1, Int(cpu.rounded(.up))))
         }
+        let memory: (String) -> Int = { name in min(Self.physicalMemoryMiB, plan.graph.step(name)?.attributes.memoryMiB ?? 0) }
 
         await withTaskGroup(of: (String, StepOutcome).self) { group in
             func startReady() {
@@ -95,9 +100,10 @@ public final class RunEngine: @unchecked Sendable {
                     if Task.isCancelled || isStopping { break }
                     let deps = plan.graph.dependencies[name, default: []].filter { status[$0] != nil }
                     guard deps.allSatisfy({ status[$0] == .succeeded || status[$0] == .cached }) else { continue }
-                    let need = cost(name)
-                    guard need <= free else { continue }
+                    let need = cost(name), mem = memory(name)
+                    guard need <= free, mem <= freeMemory else { continue }
                     free -= need
+                    freeMemory -= mem
                     status[name] = .running
                     group.addTask { (name, await context.runAllAttempts(name)) }
                 }
@@ -105,6 +111,7 @@ public final class RunEngine: @unchecked Sendable {
             startReady()
             while let (name, outcome) = await group.next() {
                 free += cost(name)
+                freeMemory += memory(name)
                 switch outcome {
                 case .succeeded:
                     status[name] = .succeeded

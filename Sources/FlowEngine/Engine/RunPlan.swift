@@ -72,6 +72,13 @@ public struct RunPlan: Sendable {
             }
             params[p.name] = d
         }
+        for name in steps {
+            if let mem = graph.step(name)?.attributes.memoryMiB, mem > RunEngine.physicalMemoryMiB {
+                throw FlowError.config(
+                    "step '\(name)' asks for \(mem) MiB of memory; this machine has \(RunEngine.physicalMemoryMiB) MiB",
+                    hint: "lower .memory(...) or run the step on a bigger host")
+            }
+        }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
         let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
