@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,4 +71,13 @@ int flow_pipe(int fds[2], int nonblocking_read) {
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     if (nonblocking_read) fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     return 0;
+}
+
+int flow_clone_file(int src_fd, int dst_fd) {
+#ifdef FICLONE
+    return ioctl(dst_fd, FICLONE, src_fd) == 0 ? 0 : -1;
+#else
+    (void)src_fd; (void)dst_fd;
+    return -1;
+#endif
 }

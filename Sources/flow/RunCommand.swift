@@ -24,6 +24,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "Set a parameter: --set NAME=VALUE (repeatable).")
     var assignments: [String] = []
 
+    @Option(name: .customLong("force"), help: "Run this step even if its outputs are cached (repeatable).")
+    var force: [String] = []
+
+    @Flag(name: .customLong("no-cache"), help: "Run every step; ignore cached outputs.")
+    var noCache = false
+
     @Flag(help: "Print one JSON event per line.")
     var json = false
 
@@ -37,6 +43,8 @@ struct RunCommand: AsyncParsableCommand {
         var request = RunPlan.Request()
         request.workflowName = workflow
         request.preprocOnly = preprocOnly
+        request.force = force
+        request.noCache = noCache
         var i = 0
         while i < rest.count {
             let arg = rest[i]
@@ -183,7 +191,7 @@ final class RunPrinter: @unchecked Sendable {
             case "succeeded":
                 Terminal.line("  \(Terminal.green("✓")) \(step) \(Terminal.dim(RunReport.duration(event.seconds)))")
             case "cached":
-                Terminal.line("  \(Terminal.green("○")) \(step) \(Terminal.dim("cached"))")
+                Terminal.line("  \(Terminal.green("○")) \(step) \(Terminal.dim("cached (from \(event.cachedFrom ?? "?"))"))")
             case "skipped", "cancelled":
                 Terminal.line("  \(Terminal.dim("- \(step) \(event.status ?? ""): \(event.error ?? "")"))")
             default:

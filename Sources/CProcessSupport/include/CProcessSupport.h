@@ -17,6 +17,9 @@ int flow_inotify_watch_dir(const char *dir);
 /// pipe2(2) with O_CLOEXEC (and O_NONBLOCK on the read end when `nonblocking_read`).
 int flow_pipe(int fds[2], int nonblocking_read);
 
+/// Makes `dst_fd` share `src_fd`'s blocks (FICLONE) where the file system can; 0 on success.
+int flow_clone_file(int src_fd, int dst_fd);
+
 /// Clock ticks per second, for /proc/<pid>/stat start times.
 long flow_clock_ticks(void);
 

@@ -115,6 +115,8 @@ public final class RunEngine: @unchecked Sendable {
                 switch outcome {
                 case .succeeded:
                     status[name] = .succeeded
+                case .cached:
+                    status[name] = .cached
                 case .failed(let error):
                     status[name] = .failed
                     skipDependents(of: name, plan: plan, status: &status, tag: tag, reason: error, runLog: runLog,
@@ -168,13 +170,16 @@ public final class RunEngine: @unchecked Sendable {
         }
     }
 
-    func markStep(tag: String, name: String, status: StepStatus, error: String?) {
+    func markStep(tag: String, name: String, status: StepStatus, error: String?, cachedFrom: String? = nil) {
         try? database.write { db in
             try db.execute(
-                sql: "UPDATE steps SET status = ?, error = ?, finishedAt = ? WHERE runTag = ? AND name = ?",
-                arguments: [status.rawValue, error, Date().timeIntervalSince1970, tag, name])
+                sql: "UPDATE steps SET status = ?, error = ?, finishedAt = ?, cachedFrom = ? WHERE runTag = ? AND name = ?",
+                arguments: [status.rawValue, error, Date().timeIntervalSince1970, cachedFrom, tag, name])
         }
     }
+
+    /// The content store of this project.
+    public var store: ContentStore { ContentStore(directory: project.storeDirectory.appendingPathComponent("objects")) }
 
     func track(_ step: String, _ process: ChildProcess?) {
         lock.lock()

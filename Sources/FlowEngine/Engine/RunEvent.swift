@@ -23,6 +23,8 @@ public struct RunEvent: Sendable, Codable, Equatable {
     public var unit: String?
     public var metrics: [String: Double]?
     public var exitCode: Int32?
+    /// For a cached step: the run whose outputs it reused.
+    public var cachedFrom: String?
 
     public init(_ event: Kind, tag: String, time: Double, step: String? = nil) {
         self.event = event

@@ -13,6 +13,11 @@ public struct RunPlan: Sendable {
     /// Secret group to its variables, for the groups the planned steps declare.
     public let secrets: [String: [String: String]]
     public let targets: [String]
+    /// Steps to run even when the cache has their outputs.
+    public let force: Set<String>
+    public let useCache: Bool
+    /// The workflow file's text per step, for cache keys.
+    public let source: WorkflowSource
 
     public var workflow: WorkflowSpec { loaded.spec }
 
@@ -24,6 +29,10 @@ public struct RunPlan: Sendable {
         /// Parameter values given on the command line, by parameter name or option spelling.
         public var params: [String: String] = [:]
         public var preprocOnly = false
+        /// `--force STEP`: re-run these even if cached.
+        public var force: [String] = []
+        /// `--no-cache`: re-run everything.
+        public var noCache = false
 
         public init() {}
     }
@@ -81,7 +90,12 @@ public struct RunPlan: Sendable {
         }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
         let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
+        for f in request.force where graph.step(f) == nil {
+            throw FlowError(.usage, "--force names no step of workflow '\(spec.name)': '\(f)'"
+                + Suggestion.didYouMean(f, in: graph.steps.map(\.name)))
+        }
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
-                       targets: targets.isEmpty ? graph.defaultTargets : targets)
+                       targets: targets.isEmpty ? graph.defaultTargets : targets, force: Set(request.force),
+                       useCache: !request.noCache, source: WorkflowSource(spec: spec))
     }
 }

@@ -2,7 +2,7 @@ import FlowKit
 import Foundation
 
 /// How a step ended, all attempts counted.
-enum StepOutcome: Sendable { case succeeded, failed(String), cancelled }
+enum StepOutcome: Sendable { case succeeded, cached, failed(String), cancelled }
 
 /// Runs the attempts of one step of a run: its process, environment, log, events and records.
 struct StepRunner: Sendable {
@@ -13,8 +13,8 @@ struct StepRunner: Sendable {
     let runLog: LogWriter?
     let onEvent: @Sendable (RunEvent) -> Void
 
-    private var database: RunDatabase { engine.database }
-    private var project: Project { engine.project }
+    var database: RunDatabase { engine.database }
+    var project: Project { engine.project }
 
     /// The directory holding a step's outputs in this run.
     func outputsDirectory(_ step: String) -> URL {
@@ -23,17 +23,52 @@ struct StepRunner: Sendable {
 
     func runAllAttempts(_ name: String) async -> StepOutcome {
         guard let step = plan.graph.step(name) else { return .failed("unknown step") }
+        let key: ActionKey
+        do {
+            key = try actionKey(step)
+        } catch {
+            let message = redactor.redact("\(error)")
+            finish(name, status: .failed, attempt: 0, error: message)
+            return .failed(message)
+        }
+        try? database.write { db in
+            try db.execute(sql: "UPDATE steps SET cacheKey = ? WHERE runTag = ? AND name = ?",
+                           arguments: [key.digest.hex, tag, name])
+        }
+        if plan.useCache, !plan.force.contains(name), let hit = try? database.cachedAction(key.digest) {
+            if let damage = restore(hit, step: name) {
+                runLog?.append("\(name): the cached outputs from \(hit.runTag) are unusable (\(damage)); running the step",
+                               attempt: 0)
+            } else {
+                runLog?.append("\(name): cached (from \(hit.runTag))", attempt: 0)
+                engine.markStep(tag: tag, name: name, status: .cached, error: nil, cachedFrom: hit.runTag)
+                var event = RunEvent(.stepFinished, tag: tag, time: now(), step: name)
+                event.status = StepStatus.cached.rawValue
+                event.cachedFrom = hit.runTag
+                onEvent(event)
+                return .cached
+            }
+        }
         let policy = step.attributes.retries
         var attempt = 0
+        let stepStart = now()
         while true {
             attempt += 1
             if engine.stopping || Task.isCancelled {
                 engine.markStep(tag: tag, name: name, status: .cancelled, error: "the run was stopped")
                 return .cancelled
             }
-            let result = await runAttempt(step, attempt: attempt)
+            var result = await runAttempt(step, attempt: attempt)
+            if case .succeeded = result {
+                do {
+                    try publish(step: name, key: key)
+                } catch {
+                    result = .failed("its outputs could not be stored: \(error)")
+                }
+            }
             switch result {
-            case .succeeded:
+            case .succeeded, .cached:
+                finish(name, status: .succeeded, attempt: attempt, error: nil, seconds: now() - stepStart)
                 return .succeeded
             case .cancelled:
                 return .cancelled
@@ -143,7 +178,6 @@ struct StepRunner: Sendable {
             return .cancelled
         }
         if let error { return .failed(error) }
-        finish(name, status: .succeeded, attempt: attempt, error: nil, seconds: seconds)
         return .succeeded
     }
 

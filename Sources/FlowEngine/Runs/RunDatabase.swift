@@ -77,6 +77,39 @@ public final class RunDatabase: Sendable {
             }
             try db.create(index: "metrics_by_run", on: "metrics", columns: ["runTag", "step", "name"])
         }
+        m.registerMigration("v2-store") { db in
+            try db.create(table: "outputs") { t in
+                t.column("runTag", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("digest", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.primaryKey(["runTag", "step", "name"])
+            }
+            try db.create(table: "actionCache") { t in
+                t.primaryKey("key", .text)
+                t.column("workflow", .text).notNull()
+                t.column("step", .text).notNull()
+                t.column("outputs", .text).notNull()
+                t.column("runTag", .text).notNull()
+                t.column("createdAt", .double).notNull()
+            }
+            try db.create(table: "refs") { t in
+                t.primaryKey("name", .text)
+                t.column("digest", .text).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+            try db.create(table: "statCache") { t in
+                t.primaryKey("path", .text)
+                t.column("device", .integer).notNull()
+                t.column("inode", .integer).notNull()
+                t.column("size", .integer).notNull()
+                t.column("mtime", .integer).notNull()
+                t.column("ctime", .integer).notNull()
+                t.column("digest", .text).notNull()
+            }
+            try db.alter(table: "steps") { t in t.add(column: "cacheKey", .text) }
+        }
         return m
     }
 

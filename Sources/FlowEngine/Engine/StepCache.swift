@@ -1,0 +1,102 @@
+import FlowKit
+import Foundation
+import GRDB
+
+/// The cache side of running a step: its key, restoring a hit, and publishing a success into the store.
+extension StepRunner {
+    /// The step's cache key from its code, the parameters and files it reads, its inputs and its environment.
+    func actionKey(_ step: StepSpec) throws -> ActionKey {
+        var parts = ["flow-action 1", "flow \(FlowVersion.current)", "workflow \(plan.workflow.name)", "step \(step.name)"]
+        let declared = plan.workflow.params.map(\.name)
+        var read: [String]
+        if let command = step.command {
+            parts.append("command \(command)")
+            read = plan.graph.templates[step.name]?.parts.compactMap { if case .param(let p) = $0 { return p } else { return nil } } ?? []
+        } else if let text = plan.source.text(of: step.name) {
+            parts.append("code \(Digest.of(Data(text.utf8)))")
+            parts.append("shared \(plan.source.sharedDigest)")
+            read = SourceScanner.parametersRead(in: Substring(text), declared: declared)
+        } else {
+            parts.append("file \(plan.loaded.compiled.sourceDigest)")
+            read = declared
+        }
+        for p in Set(read).sorted() {
+            let value = plan.params[p] ?? ""
+            parts.append("param \(p)=\(value)")
+            if let digest = try fileDigest(value) { parts.append("param-file \(p) \(digest)") }
+        }
+        for (k, v) in step.attributes.env.sorted(by: { $0.key < $1.key }) { parts.append("env \(k)=\(v)") }
+        let deps = plan.graph.dependencies[step.name, default: []].sorted()
+        let outputs = try database.read { db in
+            try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)
+        }
+        for o in outputs.sorted(by: { ($0.step, $0.name) < ($1.step, $1.name) }) {
+            parts.append("input \(o.step)/\(o.name) \(o.digest)")
+        }
+        return ActionKey(parts: parts)
+    }
+
+    /// The content digest of a parameter that names a file or folder (relative to the project), else nil.
+    private func fileDigest(_ value: String) throws -> Digest? {
+        guard !value.isEmpty, value.count < 4096, !value.contains("\n") else { return nil }
+        let url = value.hasPrefix("/") ? URL(fileURLWithPath: value) : project.root.appendingPathComponent(value)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
+        let store = engine.store
+        if isDir.boolValue { return try store.putDirectory(url, statCache: database).digest }
+        return try store.putFile(url, statCache: database).0
+    }
+
+    /// Restores a cache hit's outputs into this run; false (and nothing left behind) if any object is damaged.
+    func restore(_ hit: ActionCacheRecord, step: String) -> String? {
+        let outputs = outputsDirectory(step)
+        let fm = FileManager.default
+        try? fm.removeItem(at: outputs)
+        do {
+            try fm.createDirectory(at: outputs, withIntermediateDirectories: true)
+            var records: [OutputRecord] = []
+            for (name, digest) in hit.outputDigests.sorted(by: { $0.key < $1.key }) {
+                try engine.store.materialize(tree: digest, to: outputs.appendingPathComponent(name))
+                records.append(OutputRecord(runTag: tag, step: step, name: name, digest: digest.hex,
+                                            size: (try? engine.store.tree(digest).size) ?? 0))
+            }
+            try database.write { db in for r in records { try r.save(db) } }
+            return nil
+        } catch {
+            try? fm.removeItem(at: outputs)
+            return "\(error)"
+        }
+    }
+
+    /// Stores a successful step's outputs, records them as refs of this run and as the cache entry for `key`.
+    func publish(step: String, key: ActionKey) throws {
+        let outputs = outputsDirectory(step)
+        let fm = FileManager.default
+        var digests: [String: Digest] = [:]
+        var records: [OutputRecord] = []
+        for name in ((try? fm.contentsOfDirectory(atPath: outputs.path)) ?? []).sorted() where !name.hasPrefix(".") {
+            var isDir: ObjCBool = false
+            let url = outputs.appendingPathComponent(name)
+            guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else { continue }
+            let entry = try engine.store.putDirectory(url, statCache: nil)
+            digests[name] = entry.digest
+            records.append(OutputRecord(runTag: tag, step: step, name: name, digest: entry.digest.hex, size: entry.size))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let outputsJSON = String(decoding: try encoder.encode(digests), as: UTF8.self)
+        var prepared: Digest?
+        if step == plan.workflow.preprocessingStep {
+            prepared = digests.count == 1 ? digests.values.first : try engine.store.putDirectory(outputs, statCache: nil).digest
+        }
+        let now = Date().timeIntervalSince1970
+        try database.write { db in
+            for r in records { try r.save(db) }
+            try ActionCacheRecord(key: key.digest.hex, workflow: plan.workflow.name, step: step, outputs: outputsJSON,
+                                  runTag: tag, createdAt: now).save(db)
+            if let prepared {
+                try RefRecord(name: "last_run_prepared", digest: prepared.hex, updatedAt: now).save(db)
+            }
+        }
+    }
+}

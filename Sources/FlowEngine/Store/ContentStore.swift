@@ -1,0 +1,286 @@
+import CProcessSupport
+import Crypto
+import Foundation
+
+/// Remembers the digests of files already hashed, keyed by device, inode, size, mtime and ctime.
+public protocol StatCache: Sendable {
+    func digest(for key: FileIdentity) -> (Digest, Int64)?
+    func remember(_ key: FileIdentity, digest: Digest, size: Int64)
+}
+
+/// What identifies an unchanged file without reading it.
+public struct FileIdentity: Hashable, Sendable {
+    public var path: String
+    public var device: UInt64
+    public var inode: UInt64
+    public var size: Int64
+    public var mtimeNanos: Int64
+    public var ctimeNanos: Int64
+
+    init(path: String, _ st: stat) {
+        self.path = path
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        mtimeNanos = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        ctimeNanos = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+    }
+}
+
+/// Content-addressed objects under `objects/ab/cdef…`: file contents and directory trees, each stored once.
+///
+/// Writes go to a temporary file that is fsynced and renamed into place, so an object either exists whole or
+/// not at all; a crash leaves at most a stray temporary file that `fsck` removes.
+public struct ContentStore: Sendable {
+    public let directory: URL
+    private var temporary: URL { directory.appendingPathComponent("tmp", isDirectory: true) }
+
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    public func url(for digest: Digest) -> URL {
+        let hex = digest.hex
+        return directory.appendingPathComponent(String(hex.prefix(2)), isDirectory: true)
+            .appendingPathComponent(String(hex.dropFirst(2)))
+    }
+
+    public func contains(_ digest: Digest) -> Bool { FileManager.default.fileExists(atPath: url(for: digest).path) }
+
+    /// Stores bytes; returns their digest.
+    @discardableResult
+    public func put(_ data: Data) throws -> Digest {
+        let digest = Digest.of(data)
+        if contains(digest) { return digest }
+        let tmp = try temporaryFile()
+        let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o444)
+        guard fd >= 0 else { throw storeError("cannot create \(tmp.path)") }
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in try writeAll(fd, raw, path: tmp.path) }
+        try publish(fd: fd, temporary: tmp, as: digest)
+        return digest
+    }
+
+    /// Stores a file in one streaming pass (hashing while copying); returns its digest and size.
+    public func putFile(_ file: URL, statCache: StatCache? = nil, progress: ((Int64) -> Void)? = nil) throws
+        -> (Digest, Int64)
+    {
+        var st = stat()
+        guard stat(file.path, &st) == 0 else { throw storeError("cannot read \(file.path)") }
+        let identity = FileIdentity(path: file.path, st)
+        if let cached = statCache?.digest(for: identity), contains(cached.0) { return cached }
+
+        let src = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard src >= 0 else { throw storeError("cannot open \(file.path)") }
+        defer { close(src) }
+        let tmp = try temporaryFile()
+        let dst = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o444)
+        guard dst >= 0 else { throw storeError("cannot create \(tmp.path)") }
+        var published = false
+        defer {
+            close(dst)
+            if !published { unlink(tmp.path) }
+        }
+        var hasher = SHA256()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        var total: Int64 = 0
+        while true {
+            let n = read(src, buffer.baseAddress, chunk)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw storeError("cannot read \(file.path)")
+            }
+            if n == 0 { break }
+            let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(bufferPointer: slice)
+            try writeAll(dst, slice, path: tmp.path)
+            total += Int64(n)
+            progress?(total)
+        }
+        let digest = Digest(hasher.finalize())
+        if contains(digest) {
+            unlink(tmp.path)
+        } else {
+            try publish(fd: dst, temporary: tmp, as: digest)
+        }
+        published = true
+        statCache?.remember(identity, digest: digest, size: total)
+        return (digest, total)
+    }
+
+    /// Stores a directory as a Merkle tree of its files; returns the root tree's digest.
+    public func putDirectory(_ dir: URL, statCache: StatCache? = nil) throws -> TreeEntry {
+        let fm = FileManager.default
+        var entries: [TreeEntry] = []
+        let names = try fm.contentsOfDirectory(atPath: dir.path)
+        for name in names {
+            guard !name.contains("\n") else { throw storeError("file name with a newline in \(dir.path)") }
+            let child = dir.appendingPathComponent(name)
+            var st = stat()
+            guard lstat(child.path, &st) == 0 else { throw storeError("cannot stat \(child.path)") }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                var e = try putDirectory(child, statCache: statCache)
+                e.name = name
+                entries.append(e)
+            case S_IFREG:
+                let (d, size) = try putFile(child, statCache: statCache)
+                entries.append(TreeEntry(name: name, kind: .file, executable: st.st_mode & 0o111 != 0, digest: d, size: size))
+            case S_IFLNK:
+                let target = try fm.destinationOfSymbolicLink(atPath: child.path)
+                let d = try put(Data(target.utf8))
+                entries.append(TreeEntry(name: name, kind: .symlink, executable: false, digest: d, size: 0))
+            default:
+                throw storeError("\(child.path) is not a regular file, directory or symbolic link")
+            }
+        }
+        let tree = Tree(entries: entries)
+        let digest = try put(tree.encoded)
+        return TreeEntry(name: dir.lastPathComponent, kind: .directory, executable: false, digest: digest, size: tree.size)
+    }
+
+    /// Reads and checks a tree object.
+    public func tree(_ digest: Digest) throws -> Tree {
+        let data = try object(digest)
+        guard let tree = Tree.decode(data) else {
+            throw storeError("object \(digest.short) is not a tree")
+        }
+        return tree
+    }
+
+    /// Reads an object, verifying its digest (objects read whole are small: trees, refs' targets).
+    public func object(_ digest: Digest) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: url(for: digest).path) else {
+            throw storeError("object \(digest.short) is missing from the store",
+                             hint: "run `flow volume fsck`; re-running the step that produced it restores it")
+        }
+        guard Digest.of(data) == digest else {
+            quarantine(digest)
+            throw storeError("object \(digest.short) is damaged (its content no longer matches its digest)",
+                             hint: "run `flow volume fsck` to list damaged objects; the step that produced it will re-run")
+        }
+        return data
+    }
+
+    /// Writes the tree `digest` out as real files under `destination` (which must not exist), verifying each file.
+    public func materialize(tree digest: Digest, to destination: URL) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: destination, withIntermediateDirectories: true)
+        for entry in try tree(digest).entries {
+            let target = destination.appendingPathComponent(entry.name)
+            switch entry.kind {
+            case .directory:
+                try materialize(tree: entry.digest, to: target)
+            case .symlink:
+                let link = String(decoding: try object(entry.digest), as: UTF8.self)
+                try fm.createSymbolicLink(atPath: target.path, withDestinationPath: link)
+            case .file:
+                try copyObject(entry.digest, to: target, executable: entry.executable)
+            }
+        }
+    }
+
+    /// Copies (or clones) one file object out, checking its digest while copying.
+    public func copyObject(_ digest: Digest, to target: URL, executable: Bool) throws {
+        let src = open(url(for: digest).path, O_RDONLY | O_CLOEXEC)
+        guard src >= 0 else {
+            throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is missing from the store",
+                             hint: "run `flow volume fsck`")
+        }
+        defer { close(src) }
+        let dst = open(target.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o755 : 0o644)
+        guard dst >= 0 else { throw storeError("cannot create \(target.path): \(String(cString: strerror(errno)))") }
+        defer { close(dst) }
+        var hasher = SHA256()
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(src, buffer.baseAddress, chunk)
+            if n < 0 { if errno == EINTR { continue }; throw storeError("cannot read object \(digest.short)") }
+            if n == 0 { break }
+            let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(bufferPointer: slice)
+            try writeAll(dst, slice, path: target.path)
+        }
+        guard Digest(hasher.finalize()) == digest else {
+            unlink(target.path)
+            quarantine(digest)
+            throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is damaged",
+                             hint: "run `flow volume fsck`; the step that produced it will re-run")
+        }
+    }
+
+    /// Every object digest in the store.
+    public func allObjects() -> [Digest] {
+        let fm = FileManager.default
+        var out: [Digest] = []
+        for prefix in (try? fm.contentsOfDirectory(atPath: directory.path)) ?? [] where prefix.count == 2 {
+            for rest in (try? fm.contentsOfDirectory(atPath: directory.appendingPathComponent(prefix).path)) ?? [] {
+                if let d = Digest(hex: prefix + rest) { out.append(d) }
+            }
+        }
+        return out
+    }
+
+    /// Re-hashes an object; false when its content no longer matches.
+    public func verify(_ digest: Digest) -> Bool {
+        let fd = open(url(for: digest).path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, 1 << 20)
+            if n < 0 { if errno == EINTR { continue }; return false }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return Digest(hasher.finalize()) == digest
+    }
+
+    /// Moves a damaged object aside (to `damaged/`), so nothing reads it again and a re-run stores it anew.
+    public func quarantine(_ digest: Digest) {
+        let dir = directory.appendingPathComponent("damaged", isDirectory: true)
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        rename(url(for: digest).path, dir.appendingPathComponent(digest.hex).path)
+    }
+
+    /// Temporary files left by interrupted writes.
+    public func strayTemporaries() -> [URL] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []).map {
+            temporary.appendingPathComponent($0)
+        }
+    }
+
+    private func temporaryFile() throws -> URL {
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        return temporary.appendingPathComponent("\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+    }
+
+    private func publish(fd: Int32, temporary tmp: URL, as digest: Digest) throws {
+        guard fsync(fd) == 0 else { throw storeError("cannot sync \(tmp.path)") }
+        let final = url(for: digest)
+        try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard rename(tmp.path, final.path) == 0 else { throw storeError("cannot publish object \(digest.short)") }
+    }
+
+    private func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, path: String) throws {
+        var off = 0
+        while off < raw.count {
+            let n = write(fd, raw.baseAddress! + off, raw.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw storeError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            off += n
+        }
+    }
+
+    private func storeError(_ message: String, hint: String? = nil) -> FlowError {
+        FlowError(.internalError, message, hint: hint)
+    }
+}
