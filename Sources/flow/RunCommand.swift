@@ -30,6 +30,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Run every step; ignore cached outputs.")
     var noCache = false
 
+    @Option(help: "Re-run with exactly the parameters and targets of an earlier run.")
+    var reproduce: String?
+
     @Flag(help: "Print one JSON event per line.")
     var json = false
 
@@ -102,7 +105,20 @@ struct RunCommand: AsyncParsableCommand {
         defer { sources.forEach { $0.cancel() } }
 
         let loader = try session.loader()
-        let plan = try await RunPlan.make(try request(), loader: loader,
+        var request = try request()
+        if let reproduce {
+            let earlier = try session.database.resolveTag(reproduce)
+            guard let provenance = earlier.decodedProvenance else {
+                throw FlowError.config("run \(earlier.tag) has no recorded provenance to reproduce")
+            }
+            request.workflowName = provenance.workflow
+            if request.workflowFile == nil && !provenance.workflowFile.hasPrefix(session.project.workflowsDirectory.path) {
+                request.workflowFile = URL(fileURLWithPath: provenance.workflowFile)
+            }
+            request.params = provenance.params.merging(request.params) { _, new in new }
+            if request.targets.isEmpty && !request.preprocOnly { request.targets = provenance.targets }
+        }
+        let plan = try await RunPlan.make(request, loader: loader,
                                           secrets: SecretStore(directory: session.project.secretsDirectory))
         let tag: String
         if let attachTag {

@@ -28,14 +28,29 @@ public final class RunEngine: @unchecked Sendable {
 
     /// Records a new run of `plan` under `tag`, with the process that supervises it.
     public func register(_ plan: RunPlan, tag: String, supervisor: Int32?) throws {
-        let params = (try? JSONEncoder().encode(plan.params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        let targets = (try? JSONEncoder().encode(plan.targets)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let params = (try? encoder.encode(plan.params)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let targets = (try? encoder.encode(plan.targets)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        let git = Provenance.git(at: project.root)
+        let created = Date().timeIntervalSince1970
+        let provenance = Provenance(
+            tag: tag, workflow: plan.workflow.name, workflowFile: plan.loaded.compiled.source.path,
+            workflowFileDigest: plan.loaded.compiled.sourceDigest, params: plan.params, targets: plan.targets,
+            steps: plan.steps, gitCommit: git.commit, gitDirty: git.dirty, gitDiffDigest: git.diffDigest,
+            flowVersion: FlowVersion.current, host: ProcessInfo.processInfo.hostName, createdAt: created)
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let provenanceJSON = try encoder.encode(provenance)
+        let runDir = project.runsDirectory.appendingPathComponent(tag, isDirectory: true)
+        try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
+        try provenanceJSON.write(to: runDir.appendingPathComponent("run.json"), options: .atomic)
         try database.createRun(
             RunRecord(
                 tag: tag, workflow: plan.workflow.name, workflowFile: plan.loaded.compiled.source.path,
-                status: .pending, targets: targets, params: params, createdAt: Date().timeIntervalSince1970,
+                status: .pending, targets: targets, params: params, createdAt: created,
                 supervisorPid: supervisor, supervisorStart: supervisor.flatMap(ProcessIdentity.startTime(of:)),
-                host: ProcessInfo.processInfo.hostName),
+                host: ProcessInfo.processInfo.hostName,
+                provenance: String(decoding: provenanceJSON, as: UTF8.self)),
             steps: plan.steps)
     }
 

@@ -110,6 +110,9 @@ public final class RunDatabase: Sendable {
             }
             try db.alter(table: "steps") { t in t.add(column: "cacheKey", .text) }
         }
+        m.registerMigration("v3-provenance") { db in
+            try db.alter(table: "runs") { t in t.add(column: "provenance", .text) }
+        }
         return m
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// What became of a run.
@@ -29,6 +30,12 @@ public struct RunRecord: Sendable, Codable, FetchableRecord, PersistableRecord {
     public var supervisorStart: Int64?
     public var error: String?
     public var host: String
+    /// JSON of `Provenance`.
+    public var provenance: String?
+
+    public var decodedProvenance: Provenance? {
+        provenance.flatMap { try? JSONDecoder().decode(Provenance.self, from: Data($0.utf8)) }
+    }
 }
 
 /// A row of `steps`.

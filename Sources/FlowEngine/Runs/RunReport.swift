@@ -43,6 +43,18 @@ public enum RunReport {
         return (timestamps ? isoTimestamp(line.time) + " " : "") + prefix + line.text
     }
 
+    static func sourceLine(_ p: Provenance?) -> String {
+        guard let p else { return "-" }
+        var parts = ["flow \(p.flowVersion)"]
+        if let commit = p.gitCommit {
+            parts.append("git \(commit.prefix(12))" + (p.gitDirty == true ? " (dirty, diff \(p.gitDiffDigest?.prefix(12) ?? "?"))" : " (clean)"))
+        } else {
+            parts.append("not in a git repository")
+        }
+        parts.append("workflow file \(p.workflowFileDigest.prefix(12))")
+        return parts.joined(separator: ", ")
+    }
+
     /// The `flow runs` table.
     public static func runsTable(_ runs: [RunRecord], steps: [String: [StepRecord]]) -> String {
         table(
@@ -67,6 +79,7 @@ public enum RunReport {
             duration  \(duration(run.finishedAt.map { $0 - run.createdAt }))
             params    \(run.params)
             targets   \(run.targets)
+            source    \(sourceLine(run.decodedProvenance))
 
             """
         out += table(
