@@ -104,6 +104,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { sources.forEach { $0.cancel() } }
 
+        try session.database.sweepLostRuns()
         let loader = try session.loader()
         var request = try request()
         if let reproduce {

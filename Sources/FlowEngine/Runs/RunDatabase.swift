@@ -173,6 +173,14 @@ public final class RunDatabase: Sendable {
             hint: "give more of the tag")
     }
 
+    /// Marks every unfinished run whose supervisor is gone as `lost` (and ends the steps it left behind).
+    public func sweepLostRuns() throws {
+        let unfinished = try pool.read { db in
+            try RunRecord.filter(["pending", "running"].contains(Column("status"))).fetchAll(db)
+        }
+        for run in unfinished { try checkLiveness(run) }
+    }
+
     /// Marks runs whose supervisor died without finishing them as `lost`; returns the fresh record.
     @discardableResult
     public func checkLiveness(_ run: RunRecord) throws -> RunRecord {
