@@ -41,11 +41,6 @@ struct AddedVocabulary: Sendable {
         }
     }
 
-    /// Marks an existing added token special (what `add_special_tokens` does to a token already added).
-    mutating func markSpecial(_ content: String) {
-        if let index = indexByContent[Array(content.utf8)] { tokens[index].special = true }
-    }
-
     /// Rebuilds the matchers; normalized tokens are matched by their normalized spelling, as in `tokenizers`.
     mutating func refreshMatchers(normalizer: TokenizerNormalizer?) {
         var raw: [(bytes: [UInt8], index: Int)] = []
