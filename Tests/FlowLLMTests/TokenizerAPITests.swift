@@ -24,7 +24,8 @@ import Testing
         let additions = try JSONDecoder().decode(Additions.self, from: Data(contentsOf: url))
         let expected = name == "gpt2" ? additions.gpt2 : additions.llama2
         let base = try Tokenizer(directory: TokenizerFixtures.directory(name))
-        let extended = base.addingTokens(additions.added, special: false).addingTokens(additions.addedSpecial, special: true)
+        let extended = base.addingTokens(additions.added, special: false).addingTokens(
+            additions.addedSpecial, special: true)
         #expect(extended.vocabularySize == expected.vocabularySize)
         for (token, id) in expected.ids { #expect(extended.id(forToken: token) == id, "\(token)") }
         for (text, ids) in zip(expected.probe, expected.encoded) {
@@ -69,8 +70,11 @@ import Testing
         #expect(a.contentDigest == b.contentDigest)
         #expect(a.contentDigest != c.contentDigest)
         #expect(a.contentDigest.count == 64)
-        #expect(a.addingTokens(["x1"], special: false).contentDigest == b.addingTokens(["x1"], special: false).contentDigest)
-        #expect(a.addingTokens(["x1"], special: false).contentDigest != a.addingTokens(["x1"], special: true).contentDigest)
+        #expect(
+            a.addingTokens(["x1"], special: false).contentDigest == b.addingTokens(["x1"], special: false).contentDigest
+        )
+        #expect(
+            a.addingTokens(["x1"], special: false).contentDigest != a.addingTokens(["x1"], special: true).contentDigest)
     }
 
     /// SHA-256 test vectors (FIPS 180-2), since the digest must be a real SHA-256 to be a sound cache key.

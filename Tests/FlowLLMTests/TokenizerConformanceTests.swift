@@ -18,17 +18,21 @@ enum TokenizerFixtures {
     }
 
     static func strings() throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data(contentsOf: directory().appendingPathComponent("strings.json")))
+        try JSONDecoder().decode(
+            [String].self, from: Data(contentsOf: directory().appendingPathComponent("strings.json")))
     }
 
     static func expected(_ name: String) throws -> Expected {
-        try JSONDecoder().decode(Expected.self, from: Data(contentsOf: directory(name).appendingPathComponent("expected.json")))
+        try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: directory(name).appendingPathComponent("expected.json")))
     }
 
     /// Compares `tokenizer` against the expected values and returns a description of the first mismatches.
     static func mismatches(_ tokenizer: Tokenizer, _ expected: Expected, _ strings: [String]) -> [String] {
         var problems: [String] = []
-        func note(_ text: String) { if problems.count < 8 { problems.append(text) } else if problems.count == 8 { problems.append("…") } }
+        func note(_ text: String) {
+            if problems.count < 8 { problems.append(text) } else if problems.count == 8 { problems.append("…") }
+        }
         for (index, text) in strings.enumerated() {
             let ids = tokenizer.encode(text)
             if ids != expected.ids[index] {
@@ -38,7 +42,9 @@ enum TokenizerFixtures {
             let decoded = tokenizer.decode(ids, skipSpecialTokens: true)
             let wanted = expected.decodedSkippingSpecialTokens[index] ?? text
             if !decoded.utf8.elementsEqual(wanted.utf8) {
-                note("decode skipping special tokens #\(index): flow \(decoded.debugDescription) python \(wanted.debugDescription)")
+                note(
+                    "decode skipping special tokens #\(index): flow \(decoded.debugDescription) python \(wanted.debugDescription)"
+                )
             }
         }
         for (index, wanted) in expected.idsNoSpecialTokens.enumerated() {
@@ -46,7 +52,9 @@ enum TokenizerFixtures {
             if ids != wanted { note("encode without special tokens #\(index): flow \(ids) python \(wanted)") }
             let decoded = tokenizer.decode(expected.ids[index])
             if !decoded.utf8.elementsEqual(expected.decoded[index].utf8) {
-                note("decode #\(index): flow \(decoded.debugDescription) python \(expected.decoded[index].debugDescription)")
+                note(
+                    "decode #\(index): flow \(decoded.debugDescription) python \(expected.decoded[index].debugDescription)"
+                )
             }
         }
         return problems

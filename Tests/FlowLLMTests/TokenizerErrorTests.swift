@@ -35,7 +35,8 @@ import Testing
     }
 
     @Test func mergeWithUnknownTokenNamesTheMerge() {
-        let message = Self.message(#"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a c"]}}"#)
+        let message = Self.message(
+            #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a c"]}}"#)
         #expect(message == "tokenizer.json: model.merges[1]: token `c` is not in model.vocab", "\(message)")
         let pairs = Self.message(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}}"#)
         #expect(pairs == "tokenizer.json: model.merges[0]: expected a pair of two token strings", "\(pairs)")

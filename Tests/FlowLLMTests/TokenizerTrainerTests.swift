@@ -10,13 +10,15 @@ import Testing
     static let specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"]
 
     static func trainer(vocabularySize: Int = 800) -> BPETrainer {
-        BPETrainer(vocabularySize: vocabularySize, minimumFrequency: 2, specialTokens: specials,
-                   preTokenization: .llama3, bosToken: specials[0], eosToken: specials[1], padToken: specials[2],
-                   chatTemplate: "{% for m in messages %}{{ m['content'] }}{{ eos_token }}{% endfor %}")
+        BPETrainer(
+            vocabularySize: vocabularySize, minimumFrequency: 2, specialTokens: specials,
+            preTokenization: .llama3, bosToken: specials[0], eosToken: specials[1], padToken: specials[2],
+            chatTemplate: "{% for m in messages %}{{ m['content'] }}{{ eos_token }}{% endfor %}")
     }
 
     static func corpus() throws -> [String] {
-        let text = try String(contentsOf: TokenizerFixtures.directory().appendingPathComponent("corpus.txt"), encoding: .utf8)
+        let text = try String(
+            contentsOf: TokenizerFixtures.directory().appendingPathComponent("corpus.txt"), encoding: .utf8)
         return text.split(separator: "\n").map(String.init)
     }
 
@@ -29,13 +31,15 @@ import Testing
                 .appendingPathComponent("Fixtures/tokenizer/flow")
             try trained.write(to: source)
         }
-        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("flow-tokenizer-\(UUID().uuidString)")
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "flow-tokenizer-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: temporary) }
         try trained.write(to: temporary)
         for file in ["tokenizer.json", "tokenizer_config.json"] {
             let written = try Data(contentsOf: temporary.appendingPathComponent(file))
             let committed = try Data(contentsOf: fixture.appendingPathComponent(file))
-            #expect(written == committed, "\(file) differs from the committed fixture: regenerate it (see the suite's doc)")
+            #expect(
+                written == committed, "\(file) differs from the committed fixture: regenerate it (see the suite's doc)")
         }
         #expect(trained.vocabularySize == 800)
         #expect(trained.bosTokenID == 0 && trained.eosTokenID == 1 && trained.padTokenID == 2)
@@ -54,7 +58,8 @@ import Testing
         let tokenizer = try Self.trainer(vocabularySize: 600).train(texts: corpus)
         #expect(tokenizer.vocabularySize == 600)
         let sample = Array(corpus.prefix(50))
-        var bytes = 0, tokens = 0
+        var bytes = 0
+        var tokens = 0
         for text in sample {
             let ids = tokenizer.encode(text, addSpecialTokens: false)
             #expect(tokenizer.decode(ids) == text)

@@ -18,10 +18,17 @@ struct AddedVocabulary: Sendable {
     private var indexByID: [Int32: Int] = [:]
     private(set) var rawMatcher = AddedTokenMatcher(patterns: [])
     private(set) var normalizedMatcher = AddedTokenMatcher(patterns: [])
+    /// The normalized spelling of normalized tokens, which is what `id_to_token` and decoding show for them.
+    private var normalizedContent: [Int32: String] = [:]
 
     var isEmpty: Bool { tokens.isEmpty }
 
     func token(withID id: Int32) -> TokenizerAddedToken? { indexByID[id].map { tokens[$0] } }
+    /// The string `tokenizers` gives for an added token's id (normalized tokens in their normalized spelling).
+    func tokenString(forID id: Int32) -> String? {
+        normalizedContent[id] ?? token(withID: id)?.content
+    }
+
     func id(forContent content: String) -> Int32? { indexByContent[Array(content.utf8)].map { tokens[$0].id } }
     func isSpecial(content: String) -> Bool {
         indexByContent[Array(content.utf8)].map { tokens[$0].special } ?? false
@@ -45,13 +52,16 @@ struct AddedVocabulary: Sendable {
     mutating func refreshMatchers(normalizer: TokenizerNormalizer?) {
         var raw: [(bytes: [UInt8], index: Int)] = []
         var normalized: [(bytes: [UInt8], index: Int)] = []
+        normalizedContent = [:]
         // `tokenizers` lists special tokens before the others when building its matchers.
         let order = tokens.indices.filter { tokens[$0].special } + tokens.indices.filter { !tokens[$0].special }
         for index in order {
             let token = tokens[index]
             if token.normalized {
                 let bytes = Array(token.content.utf8)
-                normalized.append((normalizer?.apply(bytes) ?? bytes, index))
+                let spelling = normalizer?.apply(bytes) ?? bytes
+                normalized.append((spelling, index))
+                normalizedContent[token.id] = String(decoding: spelling, as: UTF8.self)
             } else {
                 raw.append((Array(token.content.utf8), index))
             }
@@ -76,10 +86,13 @@ struct AddedVocabulary: Sendable {
         while let (matchStart, matchEnd, index) = matcher.nextMatch(in: bytes, from: searchFrom) {
             searchFrom = matchEnd
             let token = tokens[index]
-            var start = matchStart, stop = matchEnd
+            var start = matchStart
+            var stop = matchEnd
             if token.singleWord {
-                let startSpace = start == 0 || !Self.isWordCharacter(TokenizerUnicode.lastScalar(bytes, before: start)?.scalar)
-                let stopSpace = stop == bytes.count || !Self.isWordCharacter(TokenizerUnicode.decode(bytes, at: stop).scalar)
+                let startSpace =
+                    start == 0 || !Self.isWordCharacter(TokenizerUnicode.lastScalar(bytes, before: start)?.scalar)
+                let stopSpace =
+                    stop == bytes.count || !Self.isWordCharacter(TokenizerUnicode.decode(bytes, at: stop).scalar)
                 if !startSpace || !stopSpace { continue }
             }
             if token.lstrip {

@@ -20,8 +20,10 @@ struct BPEMergeLearner {
 
     /// Learns merges until `vocabulary` has `limit` entries or no pair occurs `minimumFrequency` times; appends each
     /// new token to `vocabulary` and returns the merges in order.
-    mutating func learn(vocabulary: inout [String], idOfToken: inout [String: Int32], limit: Int,
-                        minimumFrequency: Int) -> [(String, String)] {
+    mutating func learn(
+        vocabulary: inout [String], idOfToken: inout [String: Int32], limit: Int,
+        minimumFrequency: Int
+    ) -> [(String, String)] {
         var heap = BPEPairHeap()
         for (pair, count) in pairCounts where count > 0 { heap.push(count: count, pair: pair) }
         var merges: [(String, String)] = []
@@ -33,8 +35,10 @@ struct BPEMergeLearner {
                 continue
             }
             if count < max(minimumFrequency, 1) { break }
-            let left = Int32(truncatingIfNeeded: pair >> 32), right = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
-            let leftToken = vocabulary[Int(left)], rightToken = vocabulary[Int(right)]
+            let left = Int32(truncatingIfNeeded: pair >> 32)
+            let right = Int32(truncatingIfNeeded: pair & 0xFFFF_FFFF)
+            let leftToken = vocabulary[Int(left)]
+            let rightToken = vocabulary[Int(right)]
             let newToken = leftToken + rightToken
             let newID: Int32
             if let existing = idOfToken[newToken] {
@@ -54,15 +58,19 @@ struct BPEMergeLearner {
             pairCounts[pair] = 0
             pairWords[pair] = nil
             for changed in touched where changed != pair {
-                if let changedCount = pairCounts[changed], changedCount > 0 { heap.push(count: changedCount, pair: changed) }
+                if let changedCount = pairCounts[changed], changedCount > 0 {
+                    heap.push(count: changedCount, pair: changed)
+                }
             }
         }
         return merges
     }
 
     /// Replaces every `left right` in one word, left to right, and adjusts the counts of the neighbouring pairs.
-    private mutating func mergePair(in index: Int, _ left: Int32, _ right: Int32, into newID: Int32,
-                                    touched: inout Set<UInt64>) {
+    private mutating func mergePair(
+        in index: Int, _ left: Int32, _ right: Int32, into newID: Int32,
+        touched: inout Set<UInt64>
+    ) {
         var word = words[index]
         let weight = counts[index]
         func adjust(_ a: Int32, _ b: Int32, _ delta: Int) {
@@ -117,7 +125,8 @@ struct BPEPairHeap {
         entries[0] = last
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var best = i
             if l < entries.count && Self.before(entries[l], entries[best]) { best = l }
             if r < entries.count && Self.before(entries[r], entries[best]) { best = r }

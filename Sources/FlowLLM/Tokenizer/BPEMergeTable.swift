@@ -53,14 +53,16 @@ struct BPEMergeTable: Sendable {
     }
 
     private mutating func grow() {
-        let oldKeys = keys, oldValues = values
+        let oldKeys = keys
+        let oldValues = values
         keys = [UInt64](repeating: Self.empty, count: oldKeys.count * 2)
         values = [UInt64](repeating: 0, count: oldKeys.count * 2)
         mask = keys.count - 1
         count = 0
         for (key, value) in zip(oldKeys, oldValues) where key != Self.empty {
-            insert(Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(truncatingIfNeeded: key)),
-                   rank: UInt32(value >> 32), newID: Int32(bitPattern: UInt32(truncatingIfNeeded: value)))
+            insert(
+                Int32(bitPattern: UInt32(key >> 32)), Int32(bitPattern: UInt32(truncatingIfNeeded: key)),
+                rank: UInt32(value >> 32), newID: Int32(bitPattern: UInt32(truncatingIfNeeded: value)))
         }
     }
 }

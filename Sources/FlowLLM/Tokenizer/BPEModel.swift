@@ -26,8 +26,10 @@ struct BPEModel: Sendable {
     private let wholeWordIDs: [[UInt8]: Int32]
     private let cache = BPEWordCache()
 
-    init(vocab vocabStrings: [(String, Int32)], merges mergePairs: [(String, String)], unkToken: String?, fuseUnk: Bool,
-         byteFallback: Bool, ignoreMerges: Bool, byteLevel: Bool, mergeError: (Int, String) -> TokenizerError) throws {
+    init(
+        vocab vocabStrings: [(String, Int32)], merges mergePairs: [(String, String)], unkToken: String?, fuseUnk: Bool,
+        byteFallback: Bool, ignoreMerges: Bool, byteLevel: Bool, mergeError: (Int, String) -> TokenizerError
+    ) throws {
         var vocab: [[UInt8]: Int32] = [:]
         vocab.reserveCapacity(vocabStrings.count)
         var maxID: Int32 = -1
@@ -48,7 +50,9 @@ struct BPEModel: Sendable {
 
         var table = BPEMergeTable(capacity: mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
-            guard let leftID = vocab[Array(left.utf8)] else { throw mergeError(rank, "token `\(left)` is not in model.vocab") }
+            guard let leftID = vocab[Array(left.utf8)] else {
+                throw mergeError(rank, "token `\(left)` is not in model.vocab")
+            }
             guard let rightID = vocab[Array(right.utf8)] else {
                 throw mergeError(rank, "token `\(right)` is not in model.vocab")
             }
@@ -220,7 +224,8 @@ struct BPEMergeHeap {
         storage[0] = storage[count]
         var i = 0
         while true {
-            let left = 2 * i + 1, right = left + 1
+            let left = 2 * i + 1
+            let right = left + 1
             var smallest = i
             if left < count && storage[left] < storage[smallest] { smallest = left }
             if right < count && storage[right] < storage[smallest] { smallest = right }
@@ -239,7 +244,8 @@ struct BPEWordKey: Hashable {
 
     init?(_ word: UnsafeBufferPointer<UInt8>) {
         guard word.count <= 15 else { return nil }
-        var low: UInt64 = 0, high: UInt64 = UInt64(word.count) << 56
+        var low: UInt64 = 0
+        var high: UInt64 = UInt64(word.count) << 56
         for (i, byte) in word.enumerated() {
             if i < 8 { low |= UInt64(byte) << (8 * i) } else { high |= UInt64(byte) << (8 * (i - 8)) }
         }

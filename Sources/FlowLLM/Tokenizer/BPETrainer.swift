@@ -27,9 +27,11 @@ public struct BPETrainer: Sendable {
     public var chatTemplate: String?
 
     /// Creates a trainer; see the properties for what each setting means.
-    public init(vocabularySize: Int = 8_000, minimumFrequency: Int = 2, specialTokens: [String] = [],
-                preTokenization: PreTokenization = .llama3, bosToken: String? = nil, eosToken: String? = nil,
-                padToken: String? = nil, chatTemplate: String? = nil) {
+    public init(
+        vocabularySize: Int = 8_000, minimumFrequency: Int = 2, specialTokens: [String] = [],
+        preTokenization: PreTokenization = .llama3, bosToken: String? = nil, eosToken: String? = nil,
+        padToken: String? = nil, chatTemplate: String? = nil
+    ) {
         self.vocabularySize = vocabularySize
         self.minimumFrequency = minimumFrequency
         self.specialTokens = specialTokens
@@ -60,7 +62,8 @@ public struct BPETrainer: Sendable {
         var idOfToken: [String: Int32] = [:]
         for (id, token) in vocab.enumerated() { idOfToken[token] = Int32(id) }
         var idOfByte = [Int32](repeating: -1, count: 256)
-        for byte in (0..<256).sorted(by: { ByteLevelAlphabet.scalarForByte[$0] < ByteLevelAlphabet.scalarForByte[$1] }) {
+        for byte in (0..<256).sorted(by: { ByteLevelAlphabet.scalarForByte[$0] < ByteLevelAlphabet.scalarForByte[$1] })
+        {
             let token = ByteLevelAlphabet.encode([UInt8(byte)])
             if let existing = idOfToken[token] {
                 idOfByte[byte] = existing
@@ -96,7 +99,9 @@ public struct BPETrainer: Sendable {
             var text = text
             text.withUTF8 { bytes in
                 for case .text(let range) in added.split(bytes, with: added.rawMatcher) {
-                    preTokenizer.forEachWord(UnsafeBufferPointer(rebasing: bytes[range]), isFirst: range.lowerBound == 0) {
+                    preTokenizer.forEachWord(
+                        UnsafeBufferPointer(rebasing: bytes[range]), isFirst: range.lowerBound == 0
+                    ) {
                         word, _ in
                         let key = Array(word)
                         if let existing = index[key] {
@@ -117,7 +122,9 @@ public struct BPETrainer: Sendable {
         switch preTokenization {
         case .gpt2: return .byteLevel(addPrefixSpace: false, useRegex: true)
         case .llama3:
-            return .sequence([.split(.llama3, .isolated, invert: false), .byteLevel(addPrefixSpace: false, useRegex: false)])
+            return .sequence([
+                .split(.llama3, .isolated, invert: false), .byteLevel(addPrefixSpace: false, useRegex: false),
+            ])
         }
     }
 
@@ -132,18 +139,24 @@ public struct BPETrainer: Sendable {
         case .llama3:
             preTokenizer = .object([
                 ("type", .string("Sequence")),
-                ("pretokenizers", .array([
-                    .object([
-                        ("type", .string("Split")), ("pattern", .object([("Regex", .string(TokenizerSplitPattern.llama3Source))])),
-                        ("behavior", .string("Isolated")), ("invert", .bool(false)),
-                    ]),
-                    byteLevel,
-                ])),
+                (
+                    "pretokenizers",
+                    .array([
+                        .object([
+                            ("type", .string("Split")),
+                            ("pattern", .object([("Regex", .string(TokenizerSplitPattern.llama3Source))])),
+                            ("behavior", .string("Isolated")), ("invert", .bool(false)),
+                        ]),
+                        byteLevel,
+                    ])
+                ),
             ])
         }
         var postProcessor = byteLevel.setting("use_regex", to: .bool(true))
         if let bosToken, let bosID = specials.firstIndex(of: bosToken) {
-            let special: TokenizerJSONValue = .object([("SpecialToken", .object([("id", .string(bosToken)), ("type_id", .int(0))]))])
+            let special: TokenizerJSONValue = .object([
+                ("SpecialToken", .object([("id", .string(bosToken)), ("type_id", .int(0))]))
+            ])
             func sequence(_ name: String) -> TokenizerJSONValue {
                 .object([("Sequence", .object([("id", .string(name)), ("type_id", .int(0))]))])
             }
@@ -151,9 +164,18 @@ public struct BPETrainer: Sendable {
                 ("type", .string("TemplateProcessing")),
                 ("single", .array([special, sequence("A")])),
                 ("pair", .array([special, sequence("A"), special, sequence("B")])),
-                ("special_tokens", .object([(bosToken, .object([
-                    ("id", .string(bosToken)), ("ids", .array([.int(bosID)])), ("tokens", .array([.string(bosToken)])),
-                ]))])),
+                (
+                    "special_tokens",
+                    .object([
+                        (
+                            bosToken,
+                            .object([
+                                ("id", .string(bosToken)), ("ids", .array([.int(bosID)])),
+                                ("tokens", .array([.string(bosToken)])),
+                            ])
+                        )
+                    ])
+                ),
             ])
         }
         let addedTokens: [TokenizerJSONValue] = specials.enumerated().map { id, token in
@@ -170,7 +192,8 @@ public struct BPETrainer: Sendable {
             ("merges", .array(merges.map { .array([.string($0.0), .string($0.1)]) })),
         ])
         return .object([
-            ("version", .string("1.0")), ("truncation", .null), ("padding", .null), ("added_tokens", .array(addedTokens)),
+            ("version", .string("1.0")), ("truncation", .null), ("padding", .null),
+            ("added_tokens", .array(addedTokens)),
             ("normalizer", .null), ("pre_tokenizer", preTokenizer), ("post_processor", postProcessor),
             ("decoder", byteLevel.setting("use_regex", to: .bool(true))), ("model", model),
         ])

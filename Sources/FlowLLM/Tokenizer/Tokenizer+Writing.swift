@@ -6,8 +6,9 @@ extension Tokenizer {
     public func write(to directory: URL) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(state.tokenizerJSONBytes()).write(to: directory.appendingPathComponent("tokenizer.json"),
-                                                       options: .atomic)
+            try Data(state.tokenizerJSONBytes()).write(
+                to: directory.appendingPathComponent("tokenizer.json"),
+                options: .atomic)
             try Data(state.tokenizerConfigBytes()).write(
                 to: directory.appendingPathComponent("tokenizer_config.json"), options: .atomic)
         } catch let error as TokenizerError {

@@ -14,8 +14,9 @@ public final class Tokenizer: Sendable {
     /// Loads `tokenizer.json` and, if present, `tokenizer_config.json` from `directory`.
     public convenience init(directory: URL) throws {
         let config = directory.appendingPathComponent("tokenizer_config.json")
-        try self.init(tokenizerJSON: directory.appendingPathComponent("tokenizer.json"),
-                      tokenizerConfig: FileManager.default.fileExists(atPath: config.path) ? config : nil)
+        try self.init(
+            tokenizerJSON: directory.appendingPathComponent("tokenizer.json"),
+            tokenizerConfig: FileManager.default.fileExists(atPath: config.path) ? config : nil)
     }
 
     /// Loads a `tokenizer.json` and an optional `tokenizer_config.json` (BOS/EOS/PAD tokens and the chat template).
@@ -29,9 +30,10 @@ public final class Tokenizer: Sendable {
         }
         let json = try read(tokenizerJSON)
         let config = try tokenizerConfig.map(read)
-        state = try TokenizerState(tokenizerJSON: json, tokenizerConfig: config,
-                                   jsonName: tokenizerJSON.lastPathComponent,
-                                   configName: tokenizerConfig?.lastPathComponent ?? "tokenizer_config.json")
+        state = try TokenizerState(
+            tokenizerJSON: json, tokenizerConfig: config,
+            jsonName: tokenizerJSON.lastPathComponent,
+            configName: tokenizerConfig?.lastPathComponent ?? "tokenizer_config.json")
     }
 
     // MARK: Encoding
@@ -46,8 +48,9 @@ public final class Tokenizer: Sendable {
                 switch piece {
                 case .token(let id): ids.append(id)
                 case .text(let range):
-                    encodeSegment(UnsafeBufferPointer(rebasing: bytes[range]), isFirst: range.lowerBound == 0,
-                                  into: &ids)
+                    encodeSegment(
+                        UnsafeBufferPointer(rebasing: bytes[range]), isFirst: range.lowerBound == 0,
+                        into: &ids)
                 }
             }
         }
@@ -72,8 +75,9 @@ public final class Tokenizer: Sendable {
             switch piece {
             case .token(let id): ids.append(id)
             case .text(let range):
-                encodeWords(UnsafeBufferPointer(rebasing: bytes[range]), isFirst: isFirst && range.lowerBound == 0,
-                            into: &ids)
+                encodeWords(
+                    UnsafeBufferPointer(rebasing: bytes[range]), isFirst: isFirst && range.lowerBound == 0,
+                    into: &ids)
             }
         }
     }
@@ -92,7 +96,9 @@ public final class Tokenizer: Sendable {
         tokens.reserveCapacity(ids.count)
         for id in ids {
             if let added = state.added.token(withID: id) {
-                if !(skipSpecialTokens && added.special) { tokens.append(added.content) }
+                if !(skipSpecialTokens && added.special) {
+                    tokens.append(state.added.tokenString(forID: id) ?? added.content)
+                }
             } else if let token = state.model.token(forID: id) {
                 if !(skipSpecialTokens && state.added.isSpecial(content: token)) { tokens.append(token) }
             }
@@ -103,7 +109,7 @@ public final class Tokenizer: Sendable {
 
     /// The vocabulary strings of `ids` (empty for an unknown id), for `flow llm tokenize`.
     public func tokenPieces(_ ids: [Int32]) -> [String] {
-        ids.map { state.added.token(withID: $0)?.content ?? state.model.token(forID: $0) ?? "" }
+        ids.map { state.added.tokenString(forID: $0) ?? state.model.token(forID: $0) ?? "" }
     }
 
     /// The id of a token string (added tokens first, then the model's vocabulary).

@@ -21,7 +21,8 @@ indirect enum TokenizerDecoder: Sendable {
             }
             return .strip(content: scalar, start: try field.int("start"), stop: try field.int("stop"))
         case "Replace":
-            return .replace(try TokenizerSplitPattern.parse(field.required("pattern")), with: try field.string("content"))
+            return .replace(
+                try TokenizerSplitPattern.parse(field.required("pattern")), with: try field.string("content"))
         case "Metaspace":
             let replacement = try field.optionalString("replacement") ?? "\u{2581}"
             guard replacement.unicodeScalars.count == 1, let scalar = replacement.unicodeScalars.first else {
@@ -105,8 +106,9 @@ indirect enum TokenizerDecoder: Sendable {
         case .replace(let pattern, let content):
             let replacement = Array(content.utf8)
             return tokens.map { token in
-                String(decoding: TokenizerNormalizer.replace(pattern, with: replacement).apply(Array(token.utf8)),
-                       as: UTF8.self)
+                String(
+                    decoding: TokenizerNormalizer.replace(pattern, with: replacement).apply(Array(token.utf8)),
+                    as: UTF8.self)
             }
         case .metaspace(let replacement, let scheme):
             return tokens.enumerated().map { index, token in

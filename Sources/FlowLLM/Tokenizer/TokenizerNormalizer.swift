@@ -17,15 +17,18 @@ indirect enum TokenizerNormalizer: Sendable {
         case "Prepend":
             return .prepend(Array(try field.string("prepend").utf8))
         case "Replace":
-            return .replace(try TokenizerSplitPattern.parse(field.required("pattern")),
-                            with: Array(try field.string("content").utf8))
+            return .replace(
+                try TokenizerSplitPattern.parse(field.required("pattern")),
+                with: Array(try field.string("content").utf8))
         case "NFC": return .nfc
         case "NFD": return .nfd
         case "NFKC": return .nfkc
         case "NFKD": return .nfkd
         case "Lowercase": return .lowercase
-        case "Strip": return .strip(left: try field.bool("strip_left", default: true),
-                                    right: try field.bool("strip_right", default: true))
+        case "Strip":
+            return .strip(
+                left: try field.bool("strip_left", default: true),
+                right: try field.bool("strip_right", default: true))
         default:
             throw field.error(
                 "normalizer type `\(type)` is not supported (supported: Sequence, Prepend, Replace, NFC, NFD, NFKC, "
@@ -60,7 +63,8 @@ indirect enum TokenizerNormalizer: Sendable {
         case .lowercase: return Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8)
         case .strip(let left, let right):
             let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
-            var lower = 0, upper = scalars.count
+            var lower = 0
+            var upper = scalars.count
             if left { while lower < upper, scalars[lower].properties.isWhitespace { lower += 1 } }
             if right { while upper > lower, scalars[upper - 1].properties.isWhitespace { upper -= 1 } }
             var view = String.UnicodeScalarView()

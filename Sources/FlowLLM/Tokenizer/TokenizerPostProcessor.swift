@@ -17,17 +17,19 @@ indirect enum TokenizerPostProcessor: Sendable {
                 }
             }
             let pieces = try field.required("single").array()
-            return .template(try pieces.map { piece in
-                if let special = piece["SpecialToken"] {
-                    let name = try special.string("id")
-                    guard let ids = specialIDs[name] else {
-                        throw special.error("special token `\(name)` is not listed in post_processor.special_tokens")
+            return .template(
+                try pieces.map { piece in
+                    if let special = piece["SpecialToken"] {
+                        let name = try special.string("id")
+                        guard let ids = specialIDs[name] else {
+                            throw special.error(
+                                "special token `\(name)` is not listed in post_processor.special_tokens")
+                        }
+                        return ids
                     }
-                    return ids
-                }
-                guard piece["Sequence"] != nil else { throw piece.error("expected SpecialToken or Sequence") }
-                return nil
-            })
+                    guard piece["Sequence"] != nil else { throw piece.error("expected SpecialToken or Sequence") }
+                    return nil
+                })
         case "BertProcessing", "RobertaProcessing":
             // `sep` and `cls` are [token, id] pairs: cls + sequence + sep.
             func id(_ key: String) throws -> Int32 {

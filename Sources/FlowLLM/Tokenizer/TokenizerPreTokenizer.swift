@@ -81,15 +81,17 @@ indirect enum TokenizerPreTokenizer: Sendable {
         let type = try field.typeTag()
         switch type {
         case "ByteLevel":
-            return .byteLevel(addPrefixSpace: try field.bool("add_prefix_space", default: true),
-                              useRegex: try field.bool("use_regex", default: true))
+            return .byteLevel(
+                addPrefixSpace: try field.bool("add_prefix_space", default: true),
+                useRegex: try field.bool("use_regex", default: true))
         case "Split":
             let behaviorName = try field.string("behavior")
             guard let behavior = TokenizerSplitBehavior(rawValue: behaviorName) else {
                 throw try field.required("behavior").error("unknown split behavior `\(behaviorName)`")
             }
-            return .split(try TokenizerSplitPattern.parse(field.required("pattern")), behavior,
-                          invert: try field.bool("invert", default: false))
+            return .split(
+                try TokenizerSplitPattern.parse(field.required("pattern")), behavior,
+                invert: try field.bool("invert", default: false))
         case "Metaspace":
             let replacement = try field.optionalString("replacement") ?? "\u{2581}"
             var scheme = MetaspacePrependScheme.always
@@ -101,8 +103,9 @@ indirect enum TokenizerPreTokenizer: Sendable {
             } else if let addPrefixSpace = try field["add_prefix_space"]?.bool() {
                 scheme = addPrefixSpace ? .always : .never  // files written before prepend_scheme existed
             }
-            return .metaspace(replacement: Array(replacement.utf8), prependScheme: scheme,
-                              split: try field.bool("split", default: true))
+            return .metaspace(
+                replacement: Array(replacement.utf8), prependScheme: scheme,
+                split: try field.bool("split", default: true))
         case "Digits":
             return .digits(individual: try field.bool("individual_digits", default: false))
         case "WhitespaceSplit":
@@ -188,7 +191,9 @@ indirect enum TokenizerPreTokenizer: Sendable {
             var i = 0
             while i < bytes.count {
                 let (scalar, length) = TokenizerUnicode.decode(bytes, at: i)
-                if TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.whitespace != 0 { matches.append(i..<i + length) }
+                if TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.whitespace != 0 {
+                    matches.append(i..<i + length)
+                }
                 i += length
             }
             Self.emit(TokenizerSplitBehavior.removed.pieces(count: bytes.count, matches: matches), bytes, isFirst, body)

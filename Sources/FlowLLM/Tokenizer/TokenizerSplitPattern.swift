@@ -61,7 +61,8 @@ enum TokenizerSplitPattern: @unchecked Sendable {
             let text = String(decoding: bytes, as: UTF8.self)
             // NSRegularExpression reports UTF-16 offsets; map them back to UTF-8 offsets.
             var utf8Offset = [Int](repeating: 0, count: text.utf16.count + 1)
-            var u16 = 0, u8 = 0
+            var u16 = 0
+            var u8 = 0
             for scalar in text.unicodeScalars {
                 let width16 = scalar.value >= 0x10000 ? 2 : 1
                 for k in 0..<width16 { utf8Offset[u16 + k] = u8 }
@@ -69,7 +70,8 @@ enum TokenizerSplitPattern: @unchecked Sendable {
                 u8 += String(scalar).utf8.count
             }
             utf8Offset[u16] = u8
-            for match in regex.matches(in: text, range: NSRange(location: 0, length: u16)) where match.range.length > 0 {
+            for match in regex.matches(in: text, range: NSRange(location: 0, length: u16)) where match.range.length > 0
+            {
                 result.append(utf8Offset[match.range.location]..<utf8Offset[match.range.location + match.range.length])
             }
         }

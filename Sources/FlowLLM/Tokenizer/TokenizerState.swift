@@ -22,8 +22,10 @@ struct TokenizerState: Sendable {
     var configDocument: TokenizerJSONValue?
     var contentDigest: String
 
-    init(tokenizerJSON: [UInt8], tokenizerConfig: [UInt8]?, jsonName: String = "tokenizer.json",
-         configName: String = "tokenizer_config.json") throws {
+    init(
+        tokenizerJSON: [UInt8], tokenizerConfig: [UInt8]?, jsonName: String = "tokenizer.json",
+        configName: String = "tokenizer_config.json"
+    ) throws {
         let document = try TokenizerJSONValue.parse(tokenizerJSON, file: jsonName)
         let root = TokenizerJSONField(value: document, file: jsonName, path: "")
         guard case .object = document else { throw root.error("expected a JSON object at the top level") }
@@ -37,12 +39,13 @@ struct TokenizerState: Sendable {
 
         added = AddedVocabulary()
         for entry in try root["added_tokens"]?.array() ?? [] {
-            added.insert(TokenizerAddedToken(
-                id: Int32(try entry.int("id")), content: try entry.string("content"),
-                special: try entry.bool("special", default: false),
-                singleWord: try entry.bool("single_word", default: false),
-                lstrip: try entry.bool("lstrip", default: false), rstrip: try entry.bool("rstrip", default: false),
-                normalized: try entry.bool("normalized", default: true)))
+            added.insert(
+                TokenizerAddedToken(
+                    id: Int32(try entry.int("id")), content: try entry.string("content"),
+                    special: try entry.bool("special", default: false),
+                    singleWord: try entry.bool("single_word", default: false),
+                    lstrip: try entry.bool("lstrip", default: false), rstrip: try entry.bool("rstrip", default: false),
+                    normalized: try entry.bool("normalized", default: true)))
         }
         added.refreshMatchers(normalizer: normalizer)
 
@@ -57,8 +60,10 @@ struct TokenizerState: Sendable {
             configDocument = config
             let configRoot = TokenizerJSONField(value: config, file: configName, path: "")
             specialTokens = TokenizerSpecialTokens(
-                bos: try Self.tokenContent(configRoot["bos_token"]), eos: try Self.tokenContent(configRoot["eos_token"]),
-                pad: try Self.tokenContent(configRoot["pad_token"]), unk: try Self.tokenContent(configRoot["unk_token"]))
+                bos: try Self.tokenContent(configRoot["bos_token"]),
+                eos: try Self.tokenContent(configRoot["eos_token"]),
+                pad: try Self.tokenContent(configRoot["pad_token"]), unk: try Self.tokenContent(configRoot["unk_token"])
+            )
             chatTemplate = try Self.chatTemplate(configRoot["chat_template"])
         }
     }
@@ -122,7 +127,8 @@ struct TokenizerState: Sendable {
         }
         return try BPEModel(
             vocab: vocab, merges: merges, unkToken: try field.optionalString("unk_token"),
-            fuseUnk: try field.bool("fuse_unk", default: false), byteFallback: try field.bool("byte_fallback", default: false),
+            fuseUnk: try field.bool("fuse_unk", default: false),
+            byteFallback: try field.bool("byte_fallback", default: false),
             ignoreMerges: try field.bool("ignore_merges", default: false), byteLevel: byteLevel,
             mergeError: { index, message in
                 TokenizerError(file: field.file, path: "\(field.path).merges[\(index)]", message)

@@ -43,7 +43,8 @@ enum TokenizerUnicode {
         if b0 < 0x80 { return (b0, 1) }
         let count = bytes.count
         if b0 >= 0xF0, index + 3 < count {
-            let value = (b0 & 0x07) << 18 | (UInt32(bytes[index + 1]) & 0x3F) << 12
+            let value =
+                (b0 & 0x07) << 18 | (UInt32(bytes[index + 1]) & 0x3F) << 12
                 | (UInt32(bytes[index + 2]) & 0x3F) << 6 | (UInt32(bytes[index + 3]) & 0x3F)
             return (value, 4)
         }
