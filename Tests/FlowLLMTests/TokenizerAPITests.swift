@@ -43,6 +43,24 @@ import Testing
         #expect(reloaded.vocabularySize == expected.vocabularySize)
     }
 
+    /// The shared word cache must not mix up results when several tasks encode at once.
+    @Test func concurrentEncodesAgreeWithPython() async throws {
+        let strings = Array(try TokenizerFixtures.strings().prefix(400))
+        let expected = Array(try TokenizerFixtures.expected("gpt2").ids.prefix(400))
+        let tokenizer = try Tokenizer(directory: TokenizerFixtures.directory("gpt2"))
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    // Each task walks the strings in a different order so cache fills interleave.
+                    let order = task % 2 == 0 ? Array(strings.indices) : strings.indices.reversed()
+                    return order.filter { tokenizer.encode(strings[$0]) != expected[$0] }.count
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func readsSpecialTokensAndChatTemplateFromConfig() throws {
         let tokenizer = try Tokenizer(directory: TokenizerFixtures.directory("llama2"))
         #expect(tokenizer.bosToken == "<s>" && tokenizer.bosTokenID == 1)

@@ -141,6 +141,12 @@ indirect enum TokenizerPreTokenizer: Sendable {
         if bytes.isEmpty { return }
         switch self {
         case .sequence(let steps):
+            // Llama-3's Split + ByteLevel(no regex, no prefix space): the split's words go straight to the model.
+            if steps.count == 2, case .split(.llama3, .isolated, false) = steps[0],
+                case .byteLevel(false, false) = steps[1]
+            {
+                return steps[0].forEachWord(bytes, isFirst: isFirst, body)
+            }
             Self.run(steps[...], bytes, isFirst, body)
         case .byteLevel(let addPrefixSpace, let useRegex):
             if addPrefixSpace && bytes[0] != 0x20 {
