@@ -38,7 +38,7 @@ import Testing
     @Test func variantsEncodeAndDecodeLikePython() throws {
         let strings = try TokenizerFixtures.strings()
         let (variants, raw) = try Self.variants()
-        #expect(variants.count == 7)
+        #expect(variants.count == 8)
         for (variant, entry) in zip(variants, raw) {
             let baseURL = try TokenizerFixtures.directory(variant.base).appendingPathComponent("tokenizer.json")
             let base = try TokenizerJSONValue.parse(Array(Data(contentsOf: baseURL)), file: "tokenizer.json")
@@ -59,6 +59,25 @@ import Testing
                 }
             }
             #expect(failures == 0, "\(variant.name): \(failures) of \(variant.ids.count) strings differ")
+        }
+    }
+
+    /// The GPT-2, Llama-3 and Qwen2 regexes must be recognised, or they would silently take the slow regex path.
+    @Test func knownRegexesUseHandWrittenMatchers() throws {
+        func parse(_ source: String) throws -> TokenizerSplitPattern {
+            try TokenizerSplitPattern.parse(
+                TokenizerJSONField(
+                    value: .object([("Regex", .string(source))]), file: "tokenizer.json", path: "pattern"))
+        }
+        #expect(try parse(TokenizerSplitPattern.llama3Source).llamaStyleDigits == 3)
+        #expect(try parse(TokenizerSplitPattern.qwen2Source).llamaStyleDigits == 1)
+        guard case .gpt2 = try parse(TokenizerSplitPattern.gpt2Source) else {
+            Issue.record("the GPT-2 regex is not recognised")
+            return
+        }
+        guard case .regex = try parse("[0-9]+") else {
+            Issue.record("other regexes should use NSRegularExpression")
+            return
         }
     }
 }

@@ -142,7 +142,7 @@ indirect enum TokenizerPreTokenizer: Sendable {
         switch self {
         case .sequence(let steps):
             // Llama-3's Split + ByteLevel(no regex, no prefix space): the split's words go straight to the model.
-            if steps.count == 2, case .split(.llama3, .isolated, false) = steps[0],
+            if steps.count == 2, case .split(let pattern, .isolated, false) = steps[0], pattern.llamaStyleDigits != nil,
                 case .byteLevel(false, false) = steps[1]
             {
                 return steps[0].forEachWord(bytes, isFirst: isFirst, body)
@@ -156,11 +156,11 @@ indirect enum TokenizerPreTokenizer: Sendable {
                 Self.byteLevelWords(bytes, useRegex, isFirst, body)
             }
         case .split(let pattern, let behavior, let invert):
-            // Llama-3's regex matches every character, so its matches are the words (no range arrays needed).
-            if case .llama3 = pattern, behavior == .isolated, !invert {
+            // Llama-3's (and Qwen2's) regex matches every character, so its matches are the words (no range arrays needed).
+            if let digits = pattern.llamaStyleDigits, behavior == .isolated, !invert {
                 var index = 0
                 while index < bytes.count {
-                    let end = TokenizerSplitPattern.llama3Match(bytes, at: index)
+                    let end = TokenizerSplitPattern.llama3Match(bytes, at: index, maxDigits: digits)
                     body(UnsafeBufferPointer(rebasing: bytes[index..<end]), isFirst && index == 0)
                     index = end
                 }

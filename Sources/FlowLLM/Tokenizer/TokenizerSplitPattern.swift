@@ -1,17 +1,30 @@
 import Foundation
 
-/// What a `Split` pre-tokenizer (or `Replace` normalizer) looks for: the GPT-2 and Llama-3 regexes are matched by
-/// hand-written code (they run on every word), a literal string by byte search, any other regex by
+/// What a `Split` pre-tokenizer (or `Replace` normalizer) looks for: the GPT-2, Llama-3 and Qwen2 regexes are matched
+/// by hand-written code (they run on every word), a literal string by byte search, any other regex by
 /// `NSRegularExpression`.
 enum TokenizerSplitPattern: @unchecked Sendable {
     case gpt2
     case llama3
+    /// Llama-3's regex with single digits (`\p{N}` instead of `\p{N}{1,3}`), as Qwen2 uses it.
+    case qwen2
     case literal([UInt8])
     case regex(NSRegularExpression)
 
     static let gpt2Source = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
     static let llama3Source =
         #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    static let qwen2Source =
+        #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+
+    /// For the Llama-3-style patterns, how many digits one word may hold; nil for the others.
+    var llamaStyleDigits: Int? {
+        switch self {
+        case .llama3: return 3
+        case .qwen2: return 1
+        default: return nil
+        }
+    }
 
     /// Reads `{"String": ...}` or `{"Regex": ...}`.
     static func parse(_ field: TokenizerJSONField) throws -> TokenizerSplitPattern {
@@ -21,6 +34,7 @@ enum TokenizerSplitPattern: @unchecked Sendable {
         }
         if source == gpt2Source { return .gpt2 }
         if source == llama3Source { return .llama3 }
+        if source == qwen2Source { return .qwen2 }
         do {
             return .regex(try NSRegularExpression(pattern: source))
         } catch {
@@ -39,10 +53,11 @@ enum TokenizerSplitPattern: @unchecked Sendable {
                 result.append(index..<end)
                 index = end
             }
-        case .llama3:
+        case .llama3, .qwen2:
+            let digits = llamaStyleDigits ?? 3
             var index = 0
             while index < bytes.count {
-                let end = Self.llama3Match(bytes, at: index)
+                let end = Self.llama3Match(bytes, at: index, maxDigits: digits)
                 result.append(index..<end)
                 index = end
             }
@@ -163,7 +178,7 @@ enum TokenizerSplitPattern: @unchecked Sendable {
         return whitespaceMatch(bytes, at: index)
     }
 
-    static func llama3Match(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+    static func llama3Match(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, maxDigits: Int = 3) -> Int {
         if let end = contraction(bytes, at: index, ignoreCase: true) { return end }
         let (classes, length) = classAt(bytes, index)
         let byte = bytes[index]
@@ -174,10 +189,10 @@ enum TokenizerSplitPattern: @unchecked Sendable {
             let (next, _) = classAt(bytes, index + length)
             if isLetter(next) { return run(bytes, from: index + length, isLetter) }
         }
-        // \p{N}{1,3}
+        // \p{N}{1,3} (or \p{N} for Qwen2)
         if isNumber(classes) {
             var end = index + length
-            for _ in 0..<2 where end < bytes.count {
+            for _ in 0..<(maxDigits - 1) where end < bytes.count {
                 let (next, nextLength) = classAt(bytes, end)
                 if !isNumber(next) { break }
                 end += nextLength
