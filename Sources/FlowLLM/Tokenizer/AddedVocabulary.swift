@@ -119,10 +119,10 @@ struct AddedVocabulary: Sendable {
         return pieces
     }
 
-    /// `c.is_alphanumeric() || c == '_'`, the word characters of `single_word`.
+    /// Whether `scalar` is a word character (`\w`), as `tokenizers` checks around `single_word` tokens.
     private static func isWordCharacter(_ scalar: UInt32?) -> Bool {
         guard let scalar else { return false }
-        return scalar == 0x5F || TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.alphanumeric != 0
+        return TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.wordCharacter != 0
     }
 }
 

@@ -56,10 +56,19 @@ indirect enum TokenizerNormalizer: Sendable {
             }
             out.append(contentsOf: bytes[last...])
             return out
-        case .nfc: return Array(String(decoding: bytes, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
-        case .nfd: return Array(String(decoding: bytes, as: UTF8.self).decomposedStringWithCanonicalMapping.utf8)
-        case .nfkc: return Array(String(decoding: bytes, as: UTF8.self).precomposedStringWithCompatibilityMapping.utf8)
-        case .nfkd: return Array(String(decoding: bytes, as: UTF8.self).decomposedStringWithCompatibilityMapping.utf8)
+        // Foundation's decompositions are right but its compositions mangle supplementary-plane starters and its
+        // compatibility forms skip the reordering of marks a decomposition exposes; so marks are reordered here and
+        // composition is the standard library's NFC (`_nfcCodeUnits`, what `String` comparison uses).
+        case .nfc: return String(decoding: bytes, as: UTF8.self)._nfcCodeUnits
+        case .nfd:
+            return Self.canonicallyOrdered(String(decoding: bytes, as: UTF8.self).decomposedStringWithCanonicalMapping)
+        case .nfkc:
+            let decomposed = Self.canonicallyOrdered(
+                String(decoding: bytes, as: UTF8.self).decomposedStringWithCompatibilityMapping)
+            return String(decoding: decomposed, as: UTF8.self)._nfcCodeUnits
+        case .nfkd:
+            return Self.canonicallyOrdered(
+                String(decoding: bytes, as: UTF8.self).decomposedStringWithCompatibilityMapping)
         case .lowercase: return Array(String(decoding: bytes, as: UTF8.self).lowercased().utf8)
         case .strip(let left, let right):
             let scalars = Array(String(decoding: bytes, as: UTF8.self).unicodeScalars)
@@ -71,5 +80,31 @@ indirect enum TokenizerNormalizer: Sendable {
             view.append(contentsOf: scalars[lower..<upper])
             return Array(String(view).utf8)
         }
+    }
+
+    /// The canonical ordering algorithm: each run of combining marks sorted (stably) by combining class.
+    static func canonicallyOrdered(_ text: String) -> [UInt8] {
+        var scalars = Array(text.unicodeScalars)
+        var start = 0
+        while start < scalars.count {
+            guard scalars[start].properties.canonicalCombiningClass.rawValue != 0 else {
+                start += 1
+                continue
+            }
+            var end = start
+            while end < scalars.count && scalars[end].properties.canonicalCombiningClass.rawValue != 0 { end += 1 }
+            if end - start > 1 {
+                let run = scalars[start..<end].enumerated().sorted {
+                    let a = $0.element.properties.canonicalCombiningClass.rawValue
+                    let b = $1.element.properties.canonicalCombiningClass.rawValue
+                    return a != b ? a < b : $0.offset < $1.offset
+                }.map(\.element)
+                scalars.replaceSubrange(start..<end, with: run)
+            }
+            start = end
+        }
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return Array(String(view).utf8)
     }
 }

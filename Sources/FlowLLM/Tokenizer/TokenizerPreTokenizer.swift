@@ -188,8 +188,16 @@ indirect enum TokenizerPreTokenizer: Sendable {
                 }
             }
         case .digits(let individual):
-            // `tokenizers` splits on ASCII digits only (`char::is_ascii_digit`).
-            let matches = bytes.indices.filter { bytes[$0] >= 0x30 && bytes[$0] <= 0x39 }.map { $0..<$0 + 1 }
+            // `tokenizers` splits on `char::is_numeric` (any Unicode number: Nd, Nl, No).
+            var matches: [Range<Int>] = []
+            var i = 0
+            while i < bytes.count {
+                let (scalar, length) = TokenizerUnicode.decode(bytes, at: i)
+                if TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.number != 0 {
+                    matches.append(i..<i + length)
+                }
+                i += length
+            }
             let behavior: TokenizerSplitBehavior = individual ? .isolated : .contiguous
             Self.emit(behavior.pieces(count: bytes.count, matches: matches), bytes, isFirst, body)
         case .whitespaceSplit:

@@ -4,8 +4,9 @@ enum TokenizerUnicode {
     static let letter: UInt8 = 1
     static let number: UInt8 = 2
     static let whitespace: UInt8 = 4
-    /// Rust's `char::is_alphanumeric` (Alphabetic or a numeric category), used by `single_word` added tokens.
-    static let alphanumeric: UInt8 = 8
+    /// The `regex` crate's `\w` (Alphabetic, marks, decimal digits, connector punctuation, joiners), which decides
+    /// whether a `single_word` added token touches a word.
+    static let wordCharacter: UInt8 = 8
 
     /// Classes of every scalar in the Basic Multilingual Plane, computed once.
     private static let bmpClasses: [UInt8] = (0..<0x10000).map { value in
@@ -24,7 +25,12 @@ enum TokenizerUnicode {
         default: break
         }
         if properties.isWhitespace { classes |= whitespace }
-        if properties.isAlphabetic || classes & number != 0 { classes |= alphanumeric }
+        switch properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation:
+            classes |= wordCharacter
+        default:
+            if properties.isAlphabetic || properties.isJoinControl { classes |= wordCharacter }
+        }
         return classes
     }
 
