@@ -189,29 +189,25 @@ indirect enum TokenizerPreTokenizer: Sendable {
             }
         case .digits(let individual):
             // `tokenizers` splits on `char::is_numeric` (any Unicode number: Nd, Nl, No).
-            var matches: [Range<Int>] = []
-            var i = 0
-            while i < bytes.count {
-                let (scalar, length) = TokenizerUnicode.decode(bytes, at: i)
-                if TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.number != 0 {
-                    matches.append(i..<i + length)
-                }
-                i += length
-            }
+            let matches = Self.scalars(in: bytes, withClass: TokenizerUnicode.number)
             let behavior: TokenizerSplitBehavior = individual ? .isolated : .contiguous
             Self.emit(behavior.pieces(count: bytes.count, matches: matches), bytes, isFirst, body)
         case .whitespaceSplit:
-            var matches: [Range<Int>] = []
-            var i = 0
-            while i < bytes.count {
-                let (scalar, length) = TokenizerUnicode.decode(bytes, at: i)
-                if TokenizerUnicode.classes(of: scalar) & TokenizerUnicode.whitespace != 0 {
-                    matches.append(i..<i + length)
-                }
-                i += length
-            }
+            let matches = Self.scalars(in: bytes, withClass: TokenizerUnicode.whitespace)
             Self.emit(TokenizerSplitBehavior.removed.pieces(count: bytes.count, matches: matches), bytes, isFirst, body)
         }
+    }
+
+    /// The byte ranges of the scalars of `bytes` that have the class `mask`.
+    private static func scalars(in bytes: UnsafeBufferPointer<UInt8>, withClass mask: UInt8) -> [Range<Int>] {
+        var matches: [Range<Int>] = []
+        var i = 0
+        while i < bytes.count {
+            let (scalar, length) = TokenizerUnicode.decode(bytes, at: i)
+            if TokenizerUnicode.classes(of: scalar) & mask != 0 { matches.append(i..<i + length) }
+            i += length
+        }
+        return matches
     }
 
     private static func run(
