@@ -18,14 +18,23 @@ struct TokenizerDigest {
     ]
 
     mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            buffer.append(byte)
-            length += 1
-            if buffer.count == 64 {
-                compress(buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
+        var pending = Array(bytes)
+        length += UInt64(pending.count)
+        if !buffer.isEmpty {
+            let take = min(64 - buffer.count, pending.count)
+            buffer.append(contentsOf: pending[..<take])
+            pending.removeFirst(take)
+            if buffer.count < 64 { return }
+            let block = buffer
+            buffer.removeAll(keepingCapacity: true)
+            block.withUnsafeBufferPointer { if let base = $0.baseAddress { compress(base) } }
         }
+        let blocks = pending.count / 64
+        pending.withUnsafeBufferPointer { input in
+            guard let base = input.baseAddress else { return }
+            for i in 0..<blocks { compress(base + 64 * i) }
+        }
+        buffer.append(contentsOf: pending[(blocks * 64)...])
     }
 
     /// Adds `bytes` preceded by their length, so that consecutive fields cannot run into each other.
@@ -46,7 +55,7 @@ struct TokenizerDigest {
         }.joined()
     }
 
-    private mutating func compress(_ block: [UInt8]) {
+    private mutating func compress(_ block: UnsafePointer<UInt8>) {
         var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
             w[i] =

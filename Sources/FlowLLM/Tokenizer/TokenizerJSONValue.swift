@@ -186,6 +186,13 @@ private struct TokenizerJSONParser {
 
     mutating func parseString() throws -> String {
         index += 1  // opening quote
+        // Most strings have no escapes: decode them straight from the input.
+        var end = index
+        while end < bytes.count && bytes[end] != UInt8(ascii: "\"") && bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count && bytes[end] == UInt8(ascii: "\"") {
+            defer { index = end + 1 }
+            return String(decoding: bytes[index..<end], as: UTF8.self)
+        }
         var out: [UInt8] = []
         var runStart = index
         while index < bytes.count {
