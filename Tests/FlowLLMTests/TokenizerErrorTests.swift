@@ -37,7 +37,10 @@ import Testing
     @Test func mergeWithUnknownTokenNamesTheMerge() {
         let message = Self.message(
             #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b", "a c"]}}"#)
-        #expect(message == "tokenizer.json: model.merges[1]: token `c` is not in model.vocab", "\(message)")
+        #expect(
+            message
+                == "tokenizer.json: model.merges[1]: token `c` is not in model.vocab; add it there or remove this merge",
+            "\(message)")
         let pairs = Self.message(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}}"#)
         #expect(pairs == "tokenizer.json: model.merges[0]: expected a pair of two token strings", "\(pairs)")
         let spaces = Self.message(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b c"]}}"#)
@@ -65,5 +68,11 @@ import Testing
     @Test func missingFileIsNamed() {
         let url = URL(fileURLWithPath: "/nonexistent/flow/tokenizer.json")
         #expect(throws: TokenizerError.self) { try Tokenizer(tokenizerJSON: url, tokenizerConfig: nil) }
+        do {
+            _ = try Tokenizer(directory: URL(fileURLWithPath: "/nonexistent/flow"))
+            Issue.record("loading a missing directory succeeded")
+        } catch {
+            #expect("\(error)".hasPrefix("/nonexistent/flow/tokenizer.json: not found; flow reads Hugging Face"))
+        }
     }
 }

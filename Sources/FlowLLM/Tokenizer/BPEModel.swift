@@ -51,13 +51,14 @@ struct BPEModel: Sendable {
         var table = BPEMergeTable(capacity: mergePairs.count)
         for (rank, (left, right)) in mergePairs.enumerated() {
             guard let leftID = vocab[Array(left.utf8)] else {
-                throw mergeError(rank, "token `\(left)` is not in model.vocab")
+                throw mergeError(rank, "token `\(left)` is not in model.vocab; add it there or remove this merge")
             }
             guard let rightID = vocab[Array(right.utf8)] else {
-                throw mergeError(rank, "token `\(right)` is not in model.vocab")
+                throw mergeError(rank, "token `\(right)` is not in model.vocab; add it there or remove this merge")
             }
             guard let newID = vocab[Array(left.utf8) + Array(right.utf8)] else {
-                throw mergeError(rank, "merged token `\(left)\(right)` is not in model.vocab")
+                throw mergeError(
+                    rank, "merged token `\(left)\(right)` is not in model.vocab; add it there or remove this merge")
             }
             table.insert(leftID, rightID, rank: UInt32(rank), newID: newID)
         }

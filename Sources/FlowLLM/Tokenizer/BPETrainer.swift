@@ -16,6 +16,7 @@ public struct BPETrainer: Sendable {
     public var minimumFrequency: Int
     /// Special tokens, given the first ids in this order (and split out of the training text).
     public var specialTokens: [String]
+    /// How words are split (GPT-2 or Llama-3 regex), in training and in the written `tokenizer.json`.
     public var preTokenization: PreTokenization
     /// The BOS token the post-processor puts in front of every encoding (nil for none); must be a special token.
     public var bosToken: String?

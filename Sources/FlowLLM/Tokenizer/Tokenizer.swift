@@ -13,9 +13,16 @@ public final class Tokenizer: Sendable {
 
     /// Loads `tokenizer.json` and, if present, `tokenizer_config.json` from `directory`.
     public convenience init(directory: URL) throws {
+        let json = directory.appendingPathComponent("tokenizer.json")
+        guard FileManager.default.fileExists(atPath: json.path) else {
+            throw TokenizerError(
+                file: json.path,
+                "not found; flow reads Hugging Face tokenizer.json files (convert a SentencePiece tokenizer.model "
+                    + "first, e.g. with transformers: AutoTokenizer.from_pretrained(dir).save_pretrained(dir))")
+        }
         let config = directory.appendingPathComponent("tokenizer_config.json")
         try self.init(
-            tokenizerJSON: directory.appendingPathComponent("tokenizer.json"),
+            tokenizerJSON: json,
             tokenizerConfig: FileManager.default.fileExists(atPath: config.path) ? config : nil)
     }
 

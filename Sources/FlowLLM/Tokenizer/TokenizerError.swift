@@ -16,6 +16,7 @@ public struct TokenizerError: Error, Sendable, CustomStringConvertible, Equatabl
         self.message = message
     }
 
+    /// `file: path: message`, as shown to the user.
     public var description: String {
         var prefix = ""
         if !file.isEmpty { prefix += file + ": " }
