@@ -17,8 +17,8 @@ for line in open(os.path.join(data, "sqlqa.jsonl"), encoding="utf-8"):
     sql.append(r["question"] + "\n" + r["context"] + "\n" + r["answer"])
 mb = sum(len(t.encode("utf-8")) for t in docs) / 1e6
 
-for style in ["gpt2", "llama3"]:
-    path = os.path.join(out, style, "tokenizer.json")
+for style in ["gpt2", "llama3", "llama2-fixture"]:
+    path = os.path.join(sys.argv[3] if style == "llama2-fixture" else os.path.join(out, style), "tokenizer.json")
     tok = Tokenizer.from_file(path)  # fresh: empty word cache
     start = time.perf_counter()
     ids = [tok.encode(t).ids for t in docs]

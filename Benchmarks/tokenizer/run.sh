@@ -13,6 +13,7 @@ echo "machine: $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinf
 swiftc -Ounchecked -wmo -module-name TokenizerBench "$ROOT"/Sources/FlowLLM/Tokenizer/*.swift \
     "$ROOT/Benchmarks/tokenizer/main.swift" -o "$OUT/tokenizer-bench"
 echo "== flow (Swift, release) =="
-"$OUT/tokenizer-bench" "$DATA" "$OUT"
+"$OUT/tokenizer-bench" "$DATA" "$OUT" "$ROOT/Tests/FlowLLMTests/Fixtures/tokenizer/llama2"
 echo "== Python tokenizers (RAYON_NUM_THREADS=1, TOKENIZERS_PARALLELISM=false) =="
-RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$VENV/bin/python" "$ROOT/Benchmarks/tokenizer/bench_python.py" "$DATA" "$OUT"
+RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$VENV/bin/python" "$ROOT/Benchmarks/tokenizer/bench_python.py" "$DATA" "$OUT" \
+    "$ROOT/Tests/FlowLLMTests/Fixtures/tokenizer/llama2"
