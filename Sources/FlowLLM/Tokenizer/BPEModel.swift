@@ -101,17 +101,19 @@ struct BPEModel: Sendable {
     /// Appends the ids of one pre-tokenized word.
     func encodeWord(_ word: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
         if word.isEmpty { return }
-        if ignoreMerges, let id = wholeWordIDs[Array(word)] {
-            ids.append(id)
-            return
-        }
+        // The cache holds final results, `ignore_merges` whole-word hits included, so it is consulted first.
         let key = BPEWordKey(word)
         if let key, let hit = cache.lookup(key) {
             ids.append(contentsOf: hit)
             return
         }
-        var symbols = initialSymbols(word)
-        mergeAll(&symbols)
+        var symbols: [Int32]
+        if ignoreMerges, let id = wholeWordIDs[Array(word)] {
+            symbols = [id]
+        } else {
+            symbols = initialSymbols(word)
+            mergeAll(&symbols)
+        }
         if let key { cache.store(key, symbols) }
         ids.append(contentsOf: symbols)
     }
