@@ -159,9 +159,10 @@ enum TokenizerSplitPattern: @unchecked Sendable {
         return lastStart > index ? lastStart : end
     }
 
+    /// The end of the GPT-2 regex's match at `index` (every character starts a match).
     static func gpt2Match(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
         if let end = contraction(bytes, at: index, ignoreCase: false) { return end }
-        let (classes, length) = classAt(bytes, index)
+        let (classes, _) = classAt(bytes, index)
         var start = index
         var first = classes
         if bytes[index] == 0x20, index + 1 < bytes.count {
@@ -174,10 +175,10 @@ enum TokenizerSplitPattern: @unchecked Sendable {
         if isLetter(first) { return run(bytes, from: start, isLetter) }
         if isNumber(first) { return run(bytes, from: start, isNumber) }
         if isOther(first) { return run(bytes, from: start, isOther) }
-        _ = length
         return whitespaceMatch(bytes, at: index)
     }
 
+    /// The end of the Llama-3 regex's match at `index` (every character starts a match); `maxDigits` is 1 for Qwen2.
     static func llama3Match(_ bytes: UnsafeBufferPointer<UInt8>, at index: Int, maxDigits: Int = 3) -> Int {
         if let end = contraction(bytes, at: index, ignoreCase: true) { return end }
         let (classes, length) = classAt(bytes, index)
