@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "FlowEngine",
             dependencies: [
-                "FlowKit", "CProcessSupport", "CGit2",
+                "FlowKit", "CProcessSupport", "CGit2", "CArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -5,20 +5,80 @@ import Foundation
 struct VolumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "volume", abstract: "Browse and fetch what runs stored: refs, step outputs, prepared data.",
-        subcommands: [List.self, Get.self, Fsck.self])
+        subcommands: [List.self, Get.self, Put.self, Remove.self, GC.self, Fsck.self])
+
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "put", abstract: "Add a file, folder or archive to a named volume as a new version.")
+        @Argument(help: "The volume's name.") var name: String
+        @Argument(help: "A local file, folder, or archive (.tar, .tar.gz, .tar.zst, .zip: extracted).") var local: String
+        @Argument(help: "Where in the volume (default: the file's name; an archive's content goes at the root).") var path: String?
+        @Flag(help: "Replace what is already at PATH.") var force = false
+
+        func run() async throws {
+            let session = try Session()
+            let browser = StoreBrowser(project: session.project, database: session.database)
+            let version = try NamedVolumes(store: browser.store, database: session.database)
+                .put(name, local: URL(fileURLWithPath: local), at: path, force: force)
+            Terminal.line("\(name) version \(version.version): \(version.message) (\(version.digest.prefix(12)))")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove NAME/PATH from a volume as a new version.")
+        @Argument(help: "NAME/PATH") var target: String
+
+        func run() async throws {
+            let session = try Session()
+            guard let slash = target.firstIndex(of: "/") else {
+                throw FlowError(.usage, "give NAME/PATH, e.g. pretrained/model.safetensors")
+            }
+            let browser = StoreBrowser(project: session.project, database: session.database)
+            let version = try NamedVolumes(store: browser.store, database: session.database)
+                .remove(String(target[..<slash]), path: String(target[target.index(after: slash)...]))
+            Terminal.line("\(version.name) version \(version.version): \(version.message)")
+        }
+    }
+
+    struct GC: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc", abstract: "Free objects no ref, volume head or recent run needs.")
+        @Option(help: "Keep the outputs and cache entries of this many recent runs.") var keepRuns = 20
+
+        func run() async throws {
+            let session = try Session()
+            let browser = StoreBrowser(project: session.project, database: session.database)
+            let r = try GarbageCollector(store: browser.store, database: session.database).collect(keepRuns: keepRuns)
+            Terminal.line("freed \(r.freedBytes) bytes in \(r.removed) objects; kept \(r.kept); dropped \(r.droppedVersions) old volume versions and \(r.droppedCacheEntries) cache entries")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List refs, or a ref's files.")
         @Argument(help: "A ref, optionally with a path inside it.") var ref: String?
         @Flag(help: "Print JSON.") var json = false
+        @Flag(help: "List a volume's versions.") var versions = false
 
         func run() async throws {
             let session = try Session()
             let browser = StoreBrowser(project: session.project, database: session.database)
+            let volumes = NamedVolumes(store: browser.store, database: session.database)
+            if versions, let ref {
+                let list = try volumes.versions(of: ref)
+                if json { Terminal.line(Terminal.json(list)); return }
+                Terminal.line(RunReport.table(["VERSION", "DIGEST", "CREATED", "CHANGE"],
+                    list.map { ["\($0.version)", String($0.digest.prefix(12)), RunReport.timestamp($0.createdAt), $0.message] }))
+                return
+            }
             guard let ref else {
                 let refs = try session.database.refs()
                 if json { Terminal.line(Terminal.json(refs)); return }
                 var rows = refs.map { [$0.name, String($0.digest.prefix(12)), RunReport.timestamp($0.updatedAt)] }
+                for name in try volumes.names() {
+                    if let head = try volumes.head(name) {
+                        rows.append(["\(name) (volume, v\(head.version))", String(head.digest.prefix(12)), RunReport.timestamp(head.createdAt)])
+                    }
+                }
                 for run in try session.database.runs(limit: 5) {
                     for o in try session.database.outputs(of: run.tag) {
                         rows.append(["runs/\(o.runTag)/\(o.step)/\(o.name)", String(o.digest.prefix(12)), RunReport.timestamp(run.createdAt)])
@@ -42,11 +102,25 @@ struct VolumeCommand: AsyncParsableCommand {
         @Argument(help: "last_run_prepared, runs/<tag>/<step>/<output>, optionally /path inside.") var ref: String
         @Argument(help: "Where to write it (default: the ref's last name, here).") var destination: String?
         @Flag(help: "Replace a non-empty destination.") var force = false
+        @Option(help: "Write an archive instead (.tar, .tar.gz, .tar.zst, .zip).") var archive: String?
 
         func run() async throws {
             let session = try Session()
             let browser = StoreBrowser(project: session.project, database: session.database)
             let resolved = try browser.resolve(ref)
+            if let archive {
+                let file = URL(fileURLWithPath: archive)
+                if FileManager.default.fileExists(atPath: file.path) && !force {
+                    throw FlowError.config("\(file.path) exists", hint: "pass --force to replace it")
+                }
+                let staging = file.deletingLastPathComponent().appendingPathComponent(".flow-archive-\(getpid())")
+                defer { try? FileManager.default.removeItem(at: staging) }
+                try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+                try browser.get(resolved, to: staging.appendingPathComponent(resolved.entry.name), force: true)
+                try Archive.create(file, from: staging)
+                FileHandle.standardError.write(Data("wrote \(file.path)\n".utf8))
+                return
+            }
             if destination == "-" {
                 guard resolved.entry.kind == .file else {
                     throw FlowError(.usage, "'\(ref)' is a directory; `-` prints a single file", hint: "give a DEST folder")

@@ -113,6 +113,16 @@ public final class RunDatabase: Sendable {
         m.registerMigration("v3-provenance") { db in
             try db.alter(table: "runs") { t in t.add(column: "provenance", .text) }
         }
+        m.registerMigration("v4-volumes") { db in
+            try db.create(table: "volumeVersions") { t in
+                t.column("name", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("digest", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.column("message", .text).notNull()
+                t.primaryKey(["name", "version"])
+            }
+        }
         return m
     }
 

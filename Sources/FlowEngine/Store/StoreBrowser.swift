@@ -24,7 +24,8 @@ public struct StoreBrowser: Sendable {
             throw FlowError.config("'\(spec)' is not a ref", hint: "refs look like last_run_prepared or runs/<tag>/<step>/<output>")
         }
         let ref = parts.prefix(refLength).joined(separator: "/")
-        guard let root = try database.resolveRef(ref) else {
+        let volumeHead = refLength == 1 ? try NamedVolumes(store: store, database: database).head(ref) : nil
+        guard let root = try database.resolveRef(ref) ?? volumeHead.flatMap({ Digest(hex: $0.digest) }) else {
             let known = try database.refs().map(\.name)
             throw FlowError.config(
                 "no ref '\(ref)'" + Suggestion.didYouMean(ref, in: known),
@@ -98,6 +99,9 @@ public struct StoreBrowser: Sendable {
         check.damaged = all.filter { !store.verify($0) }.sorted()
         check.damaged.forEach(store.quarantine)
         var roots: [(String, Digest)] = try database.refs().compactMap { r in Digest(hex: r.digest).map { (r.name, $0) } }
+        for v in try database.read({ db in try VolumeVersion.fetchAll(db) }) {
+            if let d = Digest(hex: v.digest) { roots.append(("\(v.name)@\(v.version)", d)) }
+        }
         for o in try database.read({ db in try OutputRecord.fetchAll(db) }) {
             if let d = Digest(hex: o.digest) { roots.append(("runs/\(o.runTag)/\(o.step)/\(o.name)", d)) }
         }
