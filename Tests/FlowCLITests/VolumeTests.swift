@@ -105,3 +105,39 @@ final class ResultsBox: @unchecked Sendable {
     func add(_ v: Int32) { lock.withLock { stored.append(v) } }
     var values: [Int32] { lock.withLock { stored } }
 }
+
+@Suite("volume mounts") struct VolumeMountTests {
+    @Test func stepsCommitTheirChangesAndConcurrentWritersToDifferentPathsBothSurvive() throws {
+        let p = try TemporaryProject("mounts")
+        try p.write("seed.txt", "base\n")
+        #expect(try p.flow("volume", "put", "shared", "seed.txt").status == 0)
+        try p.write("Workflows/V.swift", """
+            import FlowKit
+            import Foundation
+            let v = Workflow("v") {
+                Command("left", "cat {/data}/seed.txt > {/data}/left.txt; echo left > {/data}/both.txt")
+                    .volume("/data", "shared")
+                Command("right", "echo right > {/data}/right.txt; echo right > {/data}/both.txt")
+                    .volume("/data", "shared")
+                Function("reader") { ctx in
+                    let dir = try ctx.volume("/data")
+                    let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+                    ctx.log.info("reader sees \\(names.joined(separator: ","))")
+                }.volume("/data", "shared").needs("left", "right")
+            }
+            """)
+        let out = try p.flow("run")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(try p.flow("volume", "get", "shared/left.txt", "-").stdout == "base\n")
+        #expect(try p.flow("volume", "get", "shared/right.txt", "-").stdout == "right\n")
+        let logs = try p.flow("logs", try p.lastTag()).stdout
+        #expect(logs.contains("reader sees both.txt,left.txt,right.txt,seed.txt"))
+        #expect(logs.contains("was also changed by another step"))
+        let versions = try p.flow("volume", "ls", "shared", "--versions", "--json")
+        let list = try JSONDecoder().decode([VolumeVersion].self, from: Data(versions.stdout.utf8))
+        #expect(list.count == 3)
+        // Both wrote both.txt: the step that committed last (the newest version) wins.
+        let last = try #require(list.first).message.contains("/left:") ? "left" : "right"
+        #expect(try p.flow("volume", "get", "shared/both.txt", "-").stdout == "\(last)\n")
+    }
+}

@@ -46,17 +46,18 @@ import Testing
     }
 
     @Test func commandTemplatesQuoteValuesAndLeaveShellSyntaxAlone() throws {
-        let t = CommandTemplate("python x.py --lr {lr} --in {data/set} --out {output/model} ${HOME} {{literal}} {not a name}", step: "s")
+        let t = CommandTemplate("python x.py --lr {lr} --in {data/set} --out {output/model} --base {/pretrained} ${HOME} {{literal}} {not a name}", step: "s")
         #expect(t.inputSteps == ["data"])
         let line = t.render { part in
             switch part {
             case .param: return "it's 1e-4"
             case .input: return "/store/a b"
             case .output: return "/out/model"
+            case .volume(let path): return "/mnt\(path)"
             case .literal(let s): return s
             }
         }
-        #expect(line == "python x.py --lr 'it'\\''s 1e-4' --in '/store/a b' --out /out/model ${HOME} {literal} {not a name}")
+        #expect(line == "python x.py --lr 'it'\\''s 1e-4' --in '/store/a b' --out /out/model --base /mnt/pretrained ${HOME} {literal} {not a name}")
     }
 
     @Test func suggestionsFindTheClosestName() {

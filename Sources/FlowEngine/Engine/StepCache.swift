@@ -26,6 +26,9 @@ extension StepRunner {
             if let digest = try fileDigest(value) { parts.append("param-file \(p) \(digest)") }
         }
         for (k, v) in step.attributes.env.sorted(by: { $0.key < $1.key }) { parts.append("env \(k)=\(v)") }
+        for mount in step.attributes.volumes {
+            parts.append("volume \(mount.path) \(mount.name) \(try volumes.head(mount.name)?.digest ?? "empty")")
+        }
         let deps = plan.graph.dependencies[step.name, default: []].sorted()
         let outputs = try database.read { db in
             try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)

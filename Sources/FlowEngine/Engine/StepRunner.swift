@@ -119,8 +119,10 @@ struct StepRunner: Sendable {
         try? fm.createDirectory(at: outputs, withIntermediateDirectories: true)
 
         let options: ChildProcess.Options
+        var mounts: [String: String] = [:]
         do {
-            options = try processOptions(step, attempt: attempt, outputs: outputs)
+            mounts = try mountVolumes(step)
+            options = try processOptions(step, attempt: attempt, outputs: outputs, mounts: mounts)
         } catch {
             let message = redactor.redact("\(error)")
             writer.append("error: \(message)", attempt: attempt)
@@ -178,6 +180,11 @@ struct StepRunner: Sendable {
             return .cancelled
         }
         if let error { return .failed(error) }
+        do {
+            try commitVolumes(step, writer: writer, attempt: attempt)
+        } catch {
+            return .failed("its volume changes could not be committed: \(redactor.redact("\(error)"))")
+        }
         return .succeeded
     }
 
@@ -220,7 +227,9 @@ struct StepRunner: Sendable {
         try? database.write { db in try record.save(db) }
     }
 
-    private func processOptions(_ step: StepSpec, attempt: Int, outputs: URL) throws -> ChildProcess.Options {
+    private func processOptions(_ step: StepSpec, attempt: Int, outputs: URL, mounts: [String: String]) throws
+        -> ChildProcess.Options
+    {
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("FLOW_") { env[key] = nil }
         env.merge(step.attributes.env) { _, new in new }
@@ -261,6 +270,8 @@ struct StepRunner: Sendable {
                     return dir.path
                 case .param(let p):
                     return plan.params[p] ?? ""
+                case .volume(let path):
+                    return mounts[path] ?? ""
                 case .literal(let s):
                     return s
                 }
@@ -270,7 +281,7 @@ struct StepRunner: Sendable {
         } else {
             let invocation = WorkerInvocation(
                 workflow: plan.workflow.name, step: step.name, runTag: tag, attempt: attempt, params: plan.params,
-                inputs: inputs, outputsDirectory: outputs.path, volumes: [:], workDirectory: project.root.path)
+                inputs: inputs, outputsDirectory: outputs.path, volumes: mounts, workDirectory: project.root.path)
             let dir = project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(".invocations")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let file = dir.appendingPathComponent("\(step.name).\(attempt).json")

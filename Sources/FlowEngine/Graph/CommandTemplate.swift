@@ -5,6 +5,8 @@ public struct CommandTemplate: Sendable, Equatable {
         case input(step: String, output: String)
         case output(String)
         case param(String)
+        /// `{/mount/path}`: the local folder of a volume the step mounts there.
+        case volume(String)
     }
 
     public let parts: [Part]
@@ -27,7 +29,9 @@ public struct CommandTemplate: Sendable, Equatable {
                 chars = chars[(close + 1)...]
                 if !literal.isEmpty { parts.append(.literal(literal)); literal = "" }
                 let pieces = name.split(separator: "/", maxSplits: 1).map(String.init)
-                if pieces.count == 2 {
+                if name.hasPrefix("/") {
+                    parts.append(.volume(name))
+                } else if pieces.count == 2 {
                     parts.append(pieces[0] == "output" ? .output(pieces[1]) : .input(step: pieces[0], output: pieces[1]))
                 } else {
                     parts.append(.param(name))

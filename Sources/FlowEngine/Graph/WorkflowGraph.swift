@@ -51,6 +51,9 @@ public struct WorkflowGraph: Sendable {
                         } else if !deps.contains(s) {
                             deps.append(s)
                         }
+                    case .volume(let path) where !step.attributes.volumes.contains(where: { $0.path == path }):
+                        problems.append(
+                            "command of step '\(step.name)' (\(Self.place(step))) uses {\(path)} but mounts no volume there; add .volume(\"\(path)\", \"NAME\")")
                     case .param(let p) where !paramNames.contains(p):
                         problems.append(
                             "command of step '\(step.name)' (\(Self.place(step))) uses {\(p)} but the workflow declares no Param(\"\(p)\")"
