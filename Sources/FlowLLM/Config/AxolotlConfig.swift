@@ -1,0 +1,113 @@
+/// What to do with an example longer than `sequence_len` (`excess_length_strategy`).
+public enum ExcessLengthStrategy: String, Sendable, CaseIterable {
+    /// Drop it (Axolotl's default).
+    case drop
+    /// Keep its first `sequence_len` tokens.
+    case truncate
+    /// Fail the preparation.
+    case raise
+}
+
+/// An Axolotl YAML training config, read as practitioners write it, with Axolotl's defaults.
+public struct AxolotlConfig: Sendable, Equatable {
+    /// The file it was read from (`<string>` when parsed from text).
+    public var sourceFile = "<string>"
+
+    // Model and tokenizer.
+    public var baseModel: String?
+    public var baseModelConfig: String?
+    public var tokenizerConfig: String?
+    public var tokenizerType: String?
+
+    // Data.
+    public var datasets: [DatasetConfig] = []
+    public var datasetPreparedPath = "last_run_prepared"
+    /// `val_set_size`: above 1 a row count, else a fraction.
+    public var valSetSize = 0.0
+    public var sequenceLen = 512
+    public var samplePacking = false
+    /// `eval_sample_packing`; nil follows `sample_packing`.
+    public var evalSamplePacking: Bool?
+    /// `pad_to_sequence_len`; nil follows `sample_packing` (Axolotl turns it on with packing).
+    public var padToSequenceLen: Bool?
+    public var trainOnInputs = false
+    /// `special_tokens`: bos_token, eos_token, pad_token, unk_token.
+    public var specialTokens: [String: String] = [:]
+    /// `tokens`: tokens to add to the vocabulary.
+    public var tokens: [String] = []
+    public var chatTemplate: String?
+    public var seed = 42
+    public var excessLengthStrategy = ExcessLengthStrategy.drop
+    public var minSampleLen = 2
+    public var shuffleMergedDatasets = true
+
+    // Adapter.
+    public var adapter: String?
+    public var loraR: Int?
+    public var loraAlpha: Double?
+    public var loraDropout = 0.0
+    public var loraTargetModules: [String] = []
+    public var loraTargetLinear = false
+    public var loraModulesToSave: [String] = []
+    public var loraFanInFanOut = false
+    public var peftUseRSLoRA = false
+    public var loraModelDir: String?
+
+    // Training.
+    public var microBatchSize = 1
+    public var evalBatchSize: Int?
+    public var gradientAccumulationSteps = 1
+    public var numEpochs = 1.0
+    public var maxSteps: Int?
+    public var learningRate: Double?
+    public var lrScheduler = "cosine"
+    public var warmupSteps: Int?
+    public var warmupRatio: Double?
+    public var optimizer: String?
+    public var weightDecay = 0.0
+    public var maxGradNorm: Double?
+    public var adamBeta1: Double?
+    public var adamBeta2: Double?
+    public var adamEpsilon: Double?
+    public var outputDir = "./model-out"
+    /// `eval_steps`: a count, or a fraction of the total steps when below 1.
+    public var evalSteps: Double?
+    public var evalsPerEpoch: Int?
+    /// `save_steps`: a count, or a fraction of the total steps when below 1.
+    public var saveSteps: Double?
+    public var savesPerEpoch: Int?
+    public var loggingSteps: Int?
+
+    /// Keys present in the file that flow reads but does not use (GPU or runtime only), in file order.
+    public var ignoredKeys: [String] = []
+    /// Unknown keys, with a suggestion when one is close to a known key.
+    public var diagnostics: [AxolotlConfigDiagnostic] = []
+
+    /// A config with every default.
+    public init() {}
+
+    /// `pad_to_sequence_len` as it takes effect.
+    public var effectivePadToSequenceLen: Bool { padToSequenceLen ?? samplePacking }
+    /// `eval_sample_packing` as it takes effect.
+    public var effectiveEvalSamplePacking: Bool { evalSamplePacking ?? samplePacking }
+
+    /// The number of evaluation rows for a dataset of `count` rows (fractions round up, as `datasets` does).
+    public func evalRowCount(of count: Int) -> Int {
+        if valSetSize <= 0 { return 0 }
+        if valSetSize > 1 { return min(count, Int(valSetSize)) }
+        return min(count, Int((valSetSize * Double(count)).rounded(.up)))
+    }
+
+    /// Warmup steps for a run of `totalSteps`: `warmup_steps`, else `warmup_ratio`, else min(3 %, 100).
+    public func resolvedWarmupSteps(totalSteps: Int) -> Int {
+        if let warmupSteps { return warmupSteps }
+        if let warmupRatio { return Int((warmupRatio * Double(totalSteps)).rounded(.up)) }
+        return min(Int(0.03 * Double(totalSteps)), 100)
+    }
+
+    /// LoRA scaling: `lora_alpha / r`, or `lora_alpha / sqrt(r)` with `peft_use_rslora`.
+    public var loraScaling: Double? {
+        guard let r = loraR, r > 0, let alpha = loraAlpha else { return nil }
+        return peftUseRSLoRA ? alpha / Double(r).squareRoot() : alpha / Double(r)
+    }
+}

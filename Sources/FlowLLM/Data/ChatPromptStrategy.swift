@@ -1,0 +1,142 @@
+/// When the end-of-turn token after a turn is trained (`train_on_eos`).
+public enum TrainOnEOS: String, Sendable, CaseIterable {
+    /// After every trained turn (the default).
+    case turn
+    /// After every turn.
+    case all
+    /// After the last turn only.
+    case last
+    /// Never.
+    case none
+}
+
+/// How a chat dataset's rows map onto messages.
+public struct ChatDatasetFormat: Sendable, Equatable {
+    /// The column holding the messages (`field_messages`).
+    public var fieldMessages = "messages"
+    /// A top-level column whose text becomes a first system turn (`field_system`).
+    public var fieldSystem = "system"
+    /// Message property names (`message_property_mappings`: role, content, training).
+    public var roleProperty = "role", contentProperty = "content", trainingProperty = "training"
+    /// Source role name → template role (`roles` overrides the default).
+    public var roleMap: [String: String] = ChatDatasetFormat.defaultRoleMap
+    /// Roles whose turns are trained (`roles_to_train`).
+    public var rolesToTrain: Set<String> = ["assistant"]
+    /// `train_on_eos`.
+    public var trainOnEOS: TrainOnEOS = .turn
+    /// The template.
+    public var template: ChatTemplate = .chatml
+
+    /// Axolotl's default role mapping.
+    public static let defaultRoleMap = [
+        "human": "user", "user": "user", "assistant": "assistant", "gpt": "assistant",
+        "system": "system", "tool": "tool",
+    ]
+
+    /// ShareGPT rows: `conversations` of `{from, value}`.
+    public static var shareGPT: ChatDatasetFormat {
+        var f = ChatDatasetFormat()
+        f.fieldMessages = "conversations"
+        f.roleProperty = "from"
+        f.contentProperty = "value"
+        return f
+    }
+
+    /// Chat format with Axolotl's defaults.
+    public init() {}
+
+    /// The messages of `row`, roles mapped, a top-level system column first.
+    public func messages(of row: DatasetRow) throws -> [ChatMessage] {
+        guard case .array(let items)? = row.fields[fieldMessages] else {
+            throw DatasetError(file: row.file, line: row.line,
+                               "row has no `\(fieldMessages)` array (chat); it has \(row.fieldList). Set `field_messages` to the column holding the conversation.")
+        }
+        var messages: [ChatMessage] = []
+        if let system = try row.optionalText(fieldSystem), !system.isEmpty {
+            messages.append(ChatMessage(role: "system", content: system))
+        }
+        for (index, item) in items.enumerated() {
+            guard case .object(let fields) = item else {
+                throw DatasetError(file: row.file, line: row.line, "\(fieldMessages)[\(index)] is a \(item.kindName), expected an object")
+            }
+            guard let role = fields[roleProperty]?.text else {
+                throw DatasetError(file: row.file, line: row.line,
+                                   "\(fieldMessages)[\(index)] has no string `\(roleProperty)`; it has \(fields.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")). Set message_property_mappings: {role: ..., content: ...}")
+            }
+            guard let content = fields[contentProperty]?.text else {
+                throw DatasetError(file: row.file, line: row.line,
+                                   "\(fieldMessages)[\(index)] has no string `\(contentProperty)`; it has \(fields.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")). Set message_property_mappings: {role: ..., content: ...}")
+            }
+            guard let mapped = roleMap[role] else {
+                throw DatasetError(file: row.file, line: row.line,
+                                   "\(fieldMessages)[\(index)] has role `\(role)`, which is not mapped (known: \(roleMap.keys.sorted().joined(separator: ", "))); add it under the dataset's `roles`")
+            }
+            var training: Bool? = nil
+            if case .bool(let b)? = fields[trainingProperty] { training = b }
+            messages.append(ChatMessage(role: mapped, content: content, training: training))
+        }
+        return messages
+    }
+}
+
+/// Chat datasets, masked per turn like Axolotl's `chat_template` strategy: the conversation is rendered and
+/// tokenized whole; each turn's content span is found by diffing the tokens of the conversation up to that
+/// turn against the same with the turn's content replaced by a dummy; trained turns' spans get labels, and
+/// an EOS within 3 tokens after a turn is trained per `train_on_eos`.
+public struct ChatPromptStrategy: DatasetPromptStrategy {
+    /// Row layout, roles, template, training rules.
+    public let format: ChatDatasetFormat
+    /// Tokenizer and label rules.
+    public let context: PromptTokenizationContext
+    /// Ids that end a turn (EOS, plus `eot_tokens`).
+    public let endOfTurnIDs: Set<Int32>
+
+    /// A strategy.
+    public init(format: ChatDatasetFormat, context: PromptTokenizationContext, extraEndOfTurnIDs: [Int32] = []) {
+        self.format = format
+        self.context = context
+        self.endOfTurnIDs = Set(extraEndOfTurnIDs + (context.eosID.map { [$0] } ?? []))
+    }
+
+    public func tokenize(_ row: DatasetRow) throws -> [TokenizedExample] {
+        let messages = try format.messages(of: row)
+        let ids = try encode(messages, row: row)
+        var labels = [Int32](repeating: TokenizedExample.ignoredLabel, count: ids.count)
+        var lastEOS = -1
+        for (index, message) in messages.enumerated() {
+            let train = message.training ?? format.rolesToTrain.contains(message.role)
+            guard train || format.trainOnEOS == .all || format.trainOnEOS == .last else { continue }
+            guard let (start, end) = try turnSpan(messages, index, row: row) else { continue }
+            if train { for i in start..<min(end, ids.count) { labels[i] = ids[i] } }
+            if let eos = (end..<ids.count).first(where: { endOfTurnIDs.contains(ids[$0]) }), eos - end <= 3 {
+                lastEOS = eos
+                if format.trainOnEOS == .all || (format.trainOnEOS == .turn && train) { labels[eos] = ids[eos] }
+            }
+        }
+        if format.trainOnEOS == .last, lastEOS >= 0 { labels[lastEOS] = ids[lastEOS] }
+        return [TokenizedExample(inputIDs: ids, labels: labels, sourceLine: row.line)]
+    }
+
+    private func encode(_ messages: [ChatMessage], row: DatasetRow) throws -> [Int32] {
+        do {
+            let text = try format.template.render(messages, bosToken: context.bosToken, eosToken: context.eosToken)
+            return context.tokenizer.encode(text, addSpecialTokens: false)
+        } catch let error as DatasetError {
+            throw DatasetError(file: row.file, line: row.line, error.message)
+        }
+    }
+
+    /// The token span of message `index`'s content, as Axolotl's `find_turn` computes it.
+    private func turnSpan(_ messages: [ChatMessage], _ index: Int, row: DatasetRow) throws -> (Int, Int)? {
+        var dummy = Array(messages[...index])
+        dummy[index].content = "[[dummy_message]]"
+        let full = try encode(Array(messages[...index]), row: row)
+        let withDummy = try encode(dummy, row: row)
+        let common = min(full.count, withDummy.count)
+        guard let start = (0..<common).first(where: { full[$0] != withDummy[$0] }) else { return nil }
+        guard let fromEnd = (0..<common).first(where: { full[full.count - 1 - $0] != withDummy[withDummy.count - 1 - $0] })
+        else { return nil }
+        let end = full.count - fromEnd
+        return end > start ? (start, end) : nil
+    }
+}

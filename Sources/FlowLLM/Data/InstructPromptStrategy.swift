@@ -1,0 +1,81 @@
+/// The prompt layout of an instruction dataset: Axolotl's `alpaca` or a user-defined `type:` mapping.
+public struct InstructPromptFormat: Sendable, Equatable {
+    /// Row field names.
+    public var fieldInstruction = "instruction", fieldInput = "input", fieldOutput = "output", fieldSystem = "system"
+    /// The turn with an input (`format`) and without (`no_input_format`).
+    public var format = "{instruction} {input} ", noInputFormat = "{instruction} "
+    /// How a non-empty system text is written before the turn.
+    public var systemFormat = "{system}"
+    /// The system text when the row has none (user-defined), and whether the row may carry one.
+    public var systemPrompt = "", rowCarriesSystem = true
+    /// Alpaca's fixed system texts (with and without input); nil for user-defined formats.
+    public var fixedSystem: (withInput: String, withoutInput: String)? = nil
+
+    /// Axolotl's `alpaca` prompter.
+    public static let alpaca: InstructPromptFormat = {
+        var f = InstructPromptFormat()
+        f.format = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+        f.noInputFormat = "### Instruction:\n{instruction}\n\n### Response:\n"
+        f.systemFormat = "{system}\n\n"
+        f.rowCarriesSystem = false
+        f.fixedSystem = (
+            "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.",
+            "Below is an instruction that describes a task. Write a response that appropriately completes the request.")
+        return f
+    }()
+
+    /// A user-defined format with Axolotl's defaults.
+    public init() {}
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.fieldInstruction == b.fieldInstruction && a.fieldInput == b.fieldInput && a.fieldOutput == b.fieldOutput
+            && a.fieldSystem == b.fieldSystem && a.format == b.format && a.noInputFormat == b.noInputFormat
+            && a.systemFormat == b.systemFormat && a.systemPrompt == b.systemPrompt
+            && a.rowCarriesSystem == b.rowCarriesSystem && a.fixedSystem?.0 == b.fixedSystem?.0
+            && a.fixedSystem?.1 == b.fixedSystem?.1
+    }
+
+    /// The prompt text of `row` (everything before the response) and the response text.
+    public func render(_ row: DatasetRow) throws -> (prompt: String, response: String) {
+        let instruction = try row.requiredText(fieldInstruction, for: "the instruction")
+        let response = try row.requiredText(fieldOutput, for: "the response")
+        let input = try row.optionalText(fieldInput) ?? ""
+        let hasInput = !input.isEmpty
+        let system: String
+        if let fixedSystem {
+            system = hasInput ? fixedSystem.withInput : fixedSystem.withoutInput
+        } else {
+            system = (rowCarriesSystem ? try row.optionalText(fieldSystem) : nil) ?? systemPrompt
+        }
+        let context = "\(row.file):\(row.line)"
+        let prefix = system.isEmpty ? "" : try PromptFormatString(systemFormat).render(["system": system], context: context)
+        let turn = hasInput
+            ? try PromptFormatString(format).render(["instruction": instruction, "input": input], context: context)
+            : try PromptFormatString(noInputFormat).render(["instruction": instruction], context: context)
+        return (prefix + turn, response)
+    }
+}
+
+/// Instruction datasets: the prompt tokenized alone (with BOS) and masked unless `train_on_inputs`; the
+/// response tokenized alone, BOS stripped, EOS appended; the two concatenated (Axolotl's rule).
+public struct InstructPromptStrategy: DatasetPromptStrategy {
+    /// The layout.
+    public let format: InstructPromptFormat
+    /// Tokenizer and label rules.
+    public let context: PromptTokenizationContext
+
+    /// A strategy.
+    public init(format: InstructPromptFormat, context: PromptTokenizationContext) {
+        self.format = format
+        self.context = context
+    }
+
+    public func tokenize(_ row: DatasetRow) throws -> [TokenizedExample] {
+        let (prompt, response) = try format.render(row)
+        let promptIDs = context.tokenizePart(prompt, addEOS: false, stripBOS: false)
+        let responseIDs = context.tokenizePart(response, addEOS: true, stripBOS: true)
+        let promptLabels = context.trainOnInputs
+            ? promptIDs : [Int32](repeating: TokenizedExample.ignoredLabel, count: promptIDs.count)
+        return [TokenizedExample(inputIDs: promptIDs + responseIDs, labels: promptLabels + responseIDs, sourceLine: row.line)]
+    }
+}

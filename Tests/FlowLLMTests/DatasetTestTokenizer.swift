@@ -1,0 +1,68 @@
+import FlowLLM
+
+/// A small, exact tokenizer for data tests: one id per UTF-8 byte (id = byte value), plus special and
+/// added tokens (ids from 256) recognised in text leftmost-longest, and BOS prepended when asked.
+struct DatasetTestTokenizer: PromptTokenizer {
+    static let specials = ["<unk>", "<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>",
+                           "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+    /// Tokens added like Axolotl's `tokens:` (not special: kept by decode).
+    let addedTokens: [String]
+    let chatTemplate: String?
+    let bosTokenID: Int32?
+    let eosTokenID: Int32?
+
+    init(addedTokens: [String] = [], chatTemplate: String? = nil, bos: String? = "<s>", eos: String? = "</s>") {
+        self.addedTokens = addedTokens
+        self.chatTemplate = chatTemplate
+        let vocabulary = Self.specials + addedTokens
+        bosTokenID = bos.flatMap { b in vocabulary.firstIndex(of: b).map { Int32(256 + $0) } }
+        eosTokenID = eos.flatMap { e in vocabulary.firstIndex(of: e).map { Int32(256 + $0) } }
+    }
+
+    var vocabulary: [String] { Self.specials + addedTokens }
+    var padTokenID: Int32? { id(forToken: "<pad>") }
+    var bosToken: String? { bosTokenID.map { vocabulary[Int($0) - 256] } }
+    var eosToken: String? { eosTokenID.map { vocabulary[Int($0) - 256] } }
+    var contentDigest: String { "bytes-v1:" + vocabulary.joined(separator: "\u{1}") }
+
+    func id(forToken token: String) -> Int32? {
+        if let i = vocabulary.firstIndex(of: token) { return Int32(256 + i) }
+        let bytes = Array(token.utf8)
+        return bytes.count == 1 ? Int32(bytes[0]) : nil
+    }
+
+    func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
+        var ids: [Int32] = addSpecialTokens ? (bosTokenID.map { [$0] } ?? []) : []
+        let bytes = Array(text.utf8)
+        let tokens = vocabulary.enumerated().map { (Int32(256 + $0.offset), Array($0.element.utf8)) }
+        var i = 0
+        while i < bytes.count {
+            var best: (Int32, Int)? = nil
+            for (id, t) in tokens where t.count > (best?.1 ?? 0) && i + t.count <= bytes.count && Array(bytes[i..<i + t.count]) == t {
+                best = (id, t.count)
+            }
+            if let best { ids.append(best.0); i += best.1 } else { ids.append(Int32(bytes[i])); i += 1 }
+        }
+        return ids
+    }
+
+    func decode(_ ids: [Int32], skipSpecialTokens: Bool) -> String {
+        var out: [UInt8] = []
+        for id in ids {
+            if id < 256 { out.append(UInt8(id)); continue }
+            let index = Int(id) - 256
+            guard index < vocabulary.count else { continue }
+            if skipSpecialTokens && index < Self.specials.count { continue }
+            out += Array(vocabulary[index].utf8)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Byte ids of `text` (the test tokenizer's encoding of text without special tokens).
+func byteIDs(_ text: String) -> [Int32] { text.utf8.map { Int32($0) } }
+
+/// The test tokenizer's id of a special or added token.
+func tokenID(_ token: String, in tokenizer: DatasetTestTokenizer = DatasetTestTokenizer()) -> Int32 {
+    tokenizer.id(forToken: token) ?? -1
+}
