@@ -97,3 +97,10 @@ func everySharedAxolotlConfigLoads(name: String) throws {
     let nested = #expect(throws: AxolotlConfigError.self) { try AxolotlConfig.load(from: url, overrides: ["datasets[0].type.format={x: 1}"]) }
     #expect(nested?.message == "--set datasets.0.type.format: expected a string, found a mapping")
 }
+
+@Test func jinjaTemplatesAreRefusedClearly() throws {
+    let error = #expect(throws: AxolotlConfigError.self) {
+        try AxolotlConfig.parse(yaml: "chat_template_jinja: \"{{ x }}\"\n", file: "t.yml")
+    }
+    #expect(error?.message.hasPrefix("t.yml:1: `chat_template_jinja`: flow renders its built-in templates in Swift and has no Jinja engine") == true)
+}

@@ -141,3 +141,24 @@ func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
     let error = #expect(throws: DatasetError.self) { try PreparedDataset(directory: out) }
     #expect(error?.message.contains("inconsistent arrays") == true)
 }
+
+@Test func readerBatchesPadToSequenceLenWhenAsked() throws {
+    let tok = DatasetTestTokenizer(addedTokens: sqlTokens)
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("p")
+    let config = try sharedConfig("mistral.yml", ["sequence_len=512", "sample_packing=true", "pad_to_sequence_len=true", "special_tokens.pad_token=<pad>"])
+    try Preprocessor(config: config, tokenizer: tok).run(into: out, dataDigests: [], rowLimit: 24)
+    let prepared = try PreparedDataset(directory: out)
+    #expect(prepared.manifest.padTokenID == tok.id(forToken: "<pad>") && prepared.manifest.samplePacking)
+    let batches = prepared.batches(of: "train", batchSize: 2)
+    #expect(batches.count == (prepared.train.rowCount + 1) / 2)
+    for b in batches {
+        #expect(b.length == 512 && b.inputIDs.count == b.batchSize * 512)
+        for (i, s) in b.segmentIDs.enumerated() where s < 0 {
+            #expect(b.inputIDs[i] == tok.id(forToken: "<pad>")! && b.labels[i] == -100)
+        }
+    }
+    // Packed rows hold every train example once.
+    #expect(batches.reduce(0) { $0 + $1.segmentIDs.filter { $0 >= 0 }.count } == prepared.train.tokens.count)
+}

@@ -10,6 +10,8 @@ struct DatasetTestTokenizer: PromptTokenizer {
     let chatTemplate: String?
     let bosTokenID: Int32?
     let eosTokenID: Int32?
+    /// Special and added tokens by first byte, longest first, for leftmost-longest matching.
+    private let tokensByFirstByte: [UInt8: [(id: Int32, bytes: [UInt8])]]
 
     init(addedTokens: [String] = [], chatTemplate: String? = nil, bos: String? = "<s>", eos: String? = "</s>") {
         self.addedTokens = addedTokens
@@ -17,6 +19,12 @@ struct DatasetTestTokenizer: PromptTokenizer {
         let vocabulary = Self.specials + addedTokens
         bosTokenID = bos.flatMap { b in vocabulary.firstIndex(of: b).map { Int32(256 + $0) } }
         eosTokenID = eos.flatMap { e in vocabulary.firstIndex(of: e).map { Int32(256 + $0) } }
+        var index: [UInt8: [(id: Int32, bytes: [UInt8])]] = [:]
+        for (i, token) in vocabulary.enumerated() {
+            let bytes = Array(token.utf8)
+            index[bytes[0], default: []].append((Int32(256 + i), bytes))
+        }
+        tokensByFirstByte = index.mapValues { $0.sorted { $0.bytes.count > $1.bytes.count } }
     }
 
     var vocabulary: [String] { Self.specials + addedTokens }
@@ -34,14 +42,12 @@ struct DatasetTestTokenizer: PromptTokenizer {
     func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = addSpecialTokens ? (bosTokenID.map { [$0] } ?? []) : []
         let bytes = Array(text.utf8)
-        let tokens = vocabulary.enumerated().map { (Int32(256 + $0.offset), Array($0.element.utf8)) }
         var i = 0
         while i < bytes.count {
-            var best: (Int32, Int)? = nil
-            for (id, t) in tokens where t.count > (best?.1 ?? 0) && i + t.count <= bytes.count && Array(bytes[i..<i + t.count]) == t {
-                best = (id, t.count)
+            let match = tokensByFirstByte[bytes[i]]?.first { t in
+                i + t.bytes.count <= bytes.count && bytes[i..<i + t.bytes.count].elementsEqual(t.bytes)
             }
-            if let best { ids.append(best.0); i += best.1 } else { ids.append(Int32(bytes[i])); i += 1 }
+            if let match { ids.append(match.id); i += match.bytes.count } else { ids.append(Int32(bytes[i])); i += 1 }
         }
         return ids
     }

@@ -33,6 +33,9 @@ extension AxolotlConfig {
         },
         "tokens": { c, n, r in c.tokens = try r.stringList(n, "tokens") },
         "chat_template": { c, n, r in c.chatTemplate = try r.string(n, "chat_template") },
+        "chat_template_jinja": { _, n, r in
+            throw r.error("chat_template_jinja", n, "flow renders its built-in templates in Swift and has no Jinja engine; set chat_template to one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+        },
         "seed": { c, n, r in c.seed = try r.int(n, "seed") },
         "excess_length_strategy": { c, n, r in
             let s = try r.string(n, "excess_length_strategy")

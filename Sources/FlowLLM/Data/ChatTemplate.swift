@@ -20,7 +20,8 @@ public struct ChatMessage: Sendable, Equatable {
 public enum ChatTemplate: String, Sendable, CaseIterable {
     /// `<|im_start|>{role}\n{content}<|im_end|>\n` per message, no BOS.
     case chatml
-    /// Llama 2 chat: `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s>`.
+    /// Llama 2 chat (meta-llama's template; Axolotl no longer ships one):
+    /// `<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST] {assistant} </s>`.
     case llama2
     /// Llama 3: BOS, then `<|start_header_id|>{role}<|end_header_id|>\n\n{content|trim}<|eot_id|>`.
     case llama3
@@ -59,7 +60,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
             var loop = messages[...]
             var system = ""
             if let first = messages.first, first.role == "system" {
-                system = "<<SYS>>\n" + pythonStrip(first.content) + "\n<</SYS>>\n\n"
+                system = "<<SYS>>\n" + first.content + "\n<</SYS>>\n\n"
                 loop = messages.dropFirst()
             }
             for (i, m) in loop.enumerated() {

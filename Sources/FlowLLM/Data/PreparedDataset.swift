@@ -41,6 +41,18 @@ public struct PreparedDataset: Sendable {
     /// The evaluation split (empty when absent).
     public var eval: PreparedSplit { splits["eval"] ?? PreparedSplit() }
 
+    /// The rows of split `name` in `order` (default: stored order) as batches of `batchSize`, padded to
+    /// `sequence_len` when the manifest says `pad_to_sequence_len`, else to each batch's longest row.
+    public func batches(of name: String, batchSize: Int, order: [Int]? = nil) -> [PreparedBatch] {
+        let split = splits[name] ?? PreparedSplit()
+        let rows = order ?? Array(0..<split.rowCount)
+        let padTo = manifest.padToSequenceLen ? manifest.sequenceLen : nil
+        let padID = manifest.padTokenID ?? manifest.eosTokenID ?? 0
+        return stride(from: 0, to: rows.count, by: max(batchSize, 1)).map {
+            split.batch(rows: Array(rows[$0..<min($0 + max(batchSize, 1), rows.count)]), padTo: padTo, padID: padID)
+        }
+    }
+
     private static func readSplit(_ name: String, in directory: URL) throws -> PreparedSplit {
         var split = PreparedSplit()
         split.tokens = try readArray(directory, "\(name).tokens.i32", as: Int32.self)

@@ -21,6 +21,8 @@ public struct Preprocessor: Sendable {
     public let baseDirectory: URL
     /// How many examples `preview.jsonl` shows.
     public var previewCount = 20
+    /// Called with (rows tokenized, rows read so far) every 256 rows and at the end of each file.
+    public var onProgress: (@Sendable (_ tokenized: Int, _ read: Int) -> Void)?
 
     /// A preprocessor.
     public init(config: AxolotlConfig, tokenizer: any PromptTokenizer,
@@ -32,17 +34,16 @@ public struct Preprocessor: Sendable {
 
     /// The tokenization context with the config's `special_tokens` applied.
     public func tokenizationContext() throws -> PromptTokenizationContext {
-        func special(_ name: String) throws -> (Int32, String)? {
+        func special(_ name: String) throws -> (id: Int32, text: String)? {
             guard let text = config.specialTokens[name] else { return nil }
             guard let id = tokenizer.id(forToken: text) else {
                 throw DatasetError("\(config.sourceFile): special_tokens.\(name) `\(text)` is not a token of the tokenizer; use the tokenizer's own token or add it to tokenizer.json")
             }
             return (id, text)
         }
-        let bos = try special("bos_token"), eos = try special("eos_token")
         return PromptTokenizationContext(
             tokenizer: tokenizer, sequenceLen: config.sequenceLen, trainOnInputs: config.trainOnInputs,
-            bosID: bos.map { .some($0.0) }, eosID: eos.map { .some($0.0) }, bosToken: bos?.1, eosToken: eos?.1)
+            bosOverride: try special("bos_token"), eosOverride: try special("eos_token"))
     }
 
     /// The effective pad id: `special_tokens.pad_token`, else the tokenizer's, else EOS.
@@ -90,7 +91,11 @@ public struct Preprocessor: Sendable {
                 if firstFile.isEmpty { firstFile = url.path }
                 let rows = try JSONLReader.read(url, limit: rowLimit)
                 stats.rowsRead += rows.count
-                for row in rows { examples += try strategy.tokenize(row) }
+                for (index, row) in rows.enumerated() {
+                    examples += try strategy.tokenize(row)
+                    if index % 256 == 255 { onProgress?(stats.rowsRead - rows.count + index + 1, stats.rowsRead) }
+                }
+                onProgress?(stats.rowsRead, stats.rowsRead)
             }
         }
         guard stats.rowsRead > 0 else { throw DatasetError("\(firstFile): no rows; the dataset is empty") }

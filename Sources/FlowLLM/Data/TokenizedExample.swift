@@ -34,16 +34,16 @@ public struct PromptTokenizationContext: Sendable {
     /// Effective BOS/EOS texts, used by chat templates.
     public let bosToken: String, eosToken: String
 
-    /// A context; BOS/EOS default to the tokenizer's.
+    /// A context; BOS/EOS are the tokenizer's unless overridden (the config's `special_tokens`).
     public init(tokenizer: any PromptTokenizer, sequenceLen: Int, trainOnInputs: Bool,
-                bosID: Int32?? = nil, eosID: Int32?? = nil, bosToken: String? = nil, eosToken: String? = nil) {
+                bosOverride: (id: Int32, text: String)? = nil, eosOverride: (id: Int32, text: String)? = nil) {
         self.tokenizer = tokenizer
         self.sequenceLen = sequenceLen
         self.trainOnInputs = trainOnInputs
-        self.bosID = bosID ?? tokenizer.bosTokenID
-        self.eosID = eosID ?? tokenizer.eosTokenID
-        self.bosToken = bosToken ?? tokenizer.bosToken ?? ""
-        self.eosToken = eosToken ?? tokenizer.eosToken ?? ""
+        bosID = bosOverride?.id ?? tokenizer.bosTokenID
+        eosID = eosOverride?.id ?? tokenizer.eosTokenID
+        bosToken = bosOverride?.text ?? tokenizer.bosToken ?? ""
+        eosToken = eosOverride?.text ?? tokenizer.eosToken ?? ""
     }
 
     /// Axolotl's `_tokenize`: encode with special tokens, truncate to `maxLength`, append EOS when asked (only
