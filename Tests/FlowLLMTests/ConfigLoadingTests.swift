@@ -6,7 +6,7 @@ private let sharedConfigs = ["codellama.yml", "mistral-memorize.yml", "mistral.y
 
 @Test(arguments: sharedConfigs)
 func everySharedAxolotlConfigLoads(name: String) throws {
-    let config = try AxolotlConfig.load(from: sharedDataURL("axolotl-configs/\(name)"))
+    let config = try AxolotlConfig.load(from: DataTests.sharedFile("axolotl-configs/\(name)"))
     #expect(config.sequenceLen == 4096)
     #expect(config.adapter == "lora")
     #expect(config.loraR == 16 && config.loraAlpha == 32)
@@ -22,7 +22,7 @@ func everySharedAxolotlConfigLoads(name: String) throws {
 }
 
 @Test func sharedConfigValuesAndDefaults() throws {
-    let c = try AxolotlConfig.load(from: sharedDataURL("axolotl-configs/codellama.yml"))
+    let c = try AxolotlConfig.load(from: DataTests.sharedFile("axolotl-configs/codellama.yml"))
     #expect(c.baseModel == "codellama/CodeLlama-7b-Instruct-hf")
     #expect(c.valSetSize == 0.05 && c.microBatchSize == 32 && c.numEpochs == 4 && c.learningRate == 0.0001)
     #expect(c.loraDropout == 0.05 && c.loraTargetLinear && c.warmupSteps == 10 && c.evalSteps == 0.05)
@@ -31,7 +31,7 @@ func everySharedAxolotlConfigLoads(name: String) throws {
     #expect(c.ignoredKeys.contains("deepspeed") && c.ignoredKeys.contains("flash_attention"))
     #expect(c.ignoredKeys.contains("local_rank"))  // null-valued, still listed once
     #expect(Set(c.ignoredKeys).count == c.ignoredKeys.count)
-    let m = try AxolotlConfig.load(from: sharedDataURL("axolotl-configs/mistral-memorize.yml"))
+    let m = try AxolotlConfig.load(from: DataTests.sharedFile("axolotl-configs/mistral-memorize.yml"))
     #expect(m.seed == 117 && m.valSetSize == 0.5 && m.specialTokens == ["bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"])
     #expect(m.loraDropout == 0 && m.numEpochs == 50 && m.loggingSteps == 10)
 }
@@ -85,7 +85,7 @@ func everySharedAxolotlConfigLoads(name: String) throws {
 }
 
 @Test func overridesAndDataPathReplaceValues() throws {
-    let url = sharedDataURL("axolotl-configs/mistral.yml")
+    let url = DataTests.sharedFile("axolotl-configs/mistral.yml")
     let c = try AxolotlConfig.load(from: url, overrides: ["lora_r=8", "sample_packing=true", "datasets.0.type=completion",
                                                           "learning_rate=2e-4"], dataPath: "/tmp/d.jsonl")
     #expect(c.loraR == 8 && c.samplePacking && c.learningRate == 0.0002)
@@ -103,4 +103,17 @@ func everySharedAxolotlConfigLoads(name: String) throws {
         try AxolotlConfig.parse(yaml: "chat_template_jinja: \"{{ x }}\"\n", file: "t.yml")
     }
     #expect(error?.message.hasPrefix("t.yml:1: `chat_template_jinja`: flow renders its built-in templates in Swift and has no Jinja engine") == true)
+}
+
+@Test func everyConfigInTheSharedDirectoryLoadsWithoutUnknownKeys() throws {
+    let directory = DataTests.sharedFile("axolotl-configs")
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+    #expect(names.count >= 4)
+    for name in names {
+        let config = try AxolotlConfig.load(from: directory.appendingPathComponent(name))
+        #expect(config.diagnostics.isEmpty, "\(name): \(config.diagnostics)")
+        #expect(!config.datasets.isEmpty)
+        let notes = config.notes
+        #expect(notes.count == 1 && notes[0].contains("GPU/runtime-only, ignored: ") && notes[0].contains("bf16"))
+    }
 }

@@ -5,8 +5,8 @@ import Testing
 // Renderings written out by hand from Axolotl's Jinja templates (chatml, llama2, llama3, mistral_v1, alpaca).
 
 private func chatExample(_ yaml: String, fixtureLine: Int = 0, tokenizer: DatasetTestTokenizer) throws -> TokenizedExample {
-    let rows = try JSONLReader.read(dataFixture("chat.jsonl"))
-    return try #require(try strategy(yaml, tokenizer: tokenizer).tokenize(rows[fixtureLine]).first)
+    let rows = try JSONLDatasetReader.read(DataTests.fixture("chat.jsonl"))
+    return try #require(try DataTests.strategy(yaml, tokenizer: tokenizer).tokenize(rows[fixtureLine]).first)
 }
 
 private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: chatml\n"
@@ -15,29 +15,29 @@ private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n   
     let tok = DatasetTestTokenizer(eos: "<|im_end|>")
     let e = try chatExample(chatml, tokenizer: tok)
     #expect(tok.decode(e.inputIDs, skipSpecialTokens: false) == "<|im_start|>system\nBe kind.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\nCiao<|im_end|>\n")
-    #expect(trainedTexts(e, tok) == ["Hello!<|im_end|>", "Ciao<|im_end|>"])
+    #expect(DataTests.trainedTexts(e, tok) == ["Hello!<|im_end|>", "Ciao<|im_end|>"])
     #expect(e.trainedTokenCount == 6 + 1 + 4 + 1)
 }
 
 @Test func chatEOSIsOnlyTrainedWhenItIsTheTokenizersEOS() throws {
     // With EOS </s>, chatml's <|im_end|> is not an end-of-turn token for Axolotl: only content is trained.
     let tok = DatasetTestTokenizer()
-    #expect(trainedTexts(try chatExample(chatml, tokenizer: tok), tok) == ["Hello!", "Ciao"])
+    #expect(DataTests.trainedTexts(try chatExample(chatml, tokenizer: tok), tok) == ["Hello!", "Ciao"])
     // special_tokens.eos_token makes it one.
     let e = try chatExample("special_tokens:\n  eos_token: \"<|im_end|>\"\n" + chatml, tokenizer: tok)
-    #expect(trainedTexts(e, tok) == ["Hello!<|im_end|>", "Ciao<|im_end|>"])
+    #expect(DataTests.trainedTexts(e, tok) == ["Hello!<|im_end|>", "Ciao<|im_end|>"])
 }
 
 @Test func trainOnEOSAllLastNoneAndRolesToTrain() throws {
     let tok = DatasetTestTokenizer(eos: "<|im_end|>")
     let all = try chatExample(chatml + "    train_on_eos: all\n", tokenizer: tok)
-    #expect(trainedTexts(all, tok) == ["<|im_end|>", "<|im_end|>", "Hello!<|im_end|>", "<|im_end|>", "Ciao<|im_end|>"])
+    #expect(DataTests.trainedTexts(all, tok) == ["<|im_end|>", "<|im_end|>", "Hello!<|im_end|>", "<|im_end|>", "Ciao<|im_end|>"])
     let last = try chatExample(chatml + "    train_on_eos: last\n", tokenizer: tok)
-    #expect(trainedTexts(last, tok) == ["Hello!", "Ciao<|im_end|>"])
+    #expect(DataTests.trainedTexts(last, tok) == ["Hello!", "Ciao<|im_end|>"])
     let none = try chatExample(chatml + "    train_on_eos: none\n", tokenizer: tok)
-    #expect(trainedTexts(none, tok) == ["Hello!", "Ciao"])
+    #expect(DataTests.trainedTexts(none, tok) == ["Hello!", "Ciao"])
     let users = try chatExample(chatml + "    roles_to_train: [user, assistant]\n", tokenizer: tok)
-    #expect(trainedTexts(users, tok) == ["Hi<|im_end|>", "Hello!<|im_end|>", "Bye<|im_end|>", "Ciao<|im_end|>"])
+    #expect(DataTests.trainedTexts(users, tok) == ["Hi<|im_end|>", "Hello!<|im_end|>", "Bye<|im_end|>", "Ciao<|im_end|>"])
 }
 
 @Test func topLevelSystemColumnBecomesTheFirstTurn() throws {
@@ -55,42 +55,42 @@ private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n   
     let tail = PreparedExamplePreview(e, tokenizer: tok).segments.suffix(3)
     #expect(tail.map(\.text) == ["Ciao", " ", "</s>"])
     #expect(tail.map(\.trained) == [true, false, true])
-    #expect(trainedTexts(e, tok) == ["Hello!", "</s>", "Ciao", "</s>"])
+    #expect(DataTests.trainedTexts(e, tok) == ["Hello!", "</s>", "Ciao", "</s>"])
 }
 
 @Test func llama3TrimsContentAndTrainsEOT() throws {
     let tok = DatasetTestTokenizer(bos: "<|begin_of_text|>", eos: "<|eot_id|>")
     let yaml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: llama3\n"
-    let s = try strategy(yaml, tokenizer: tok)
-    let e = try #require(try s.tokenize(datasetRow(#"{"messages": [{"role": "user", "content": " Hi "}, {"role": "assistant", "content": "Yo\n"}]}"#)).first)
+    let s = try DataTests.strategy(yaml, tokenizer: tok)
+    let e = try #require(try s.tokenize(DataTests.row(#"{"messages": [{"role": "user", "content": " Hi "}, {"role": "assistant", "content": "Yo\n"}]}"#)).first)
     #expect(tok.decode(e.inputIDs, skipSpecialTokens: false) == "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nYo<|eot_id|>")
-    #expect(trainedTexts(e, tok) == ["Yo<|eot_id|>"])
+    #expect(DataTests.trainedTexts(e, tok) == ["Yo<|eot_id|>"])
 }
 
 @Test func mistralAndAlpacaChatTemplates() throws {
     let tok = DatasetTestTokenizer()
-    let row = try datasetRow(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}"#)
-    let m = try #require(try strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: mistral\n", tokenizer: tok).tokenize(row).first)
+    let row = try DataTests.row(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}"#)
+    let m = try #require(try DataTests.strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: mistral\n", tokenizer: tok).tokenize(row).first)
     #expect(tok.decode(m.inputIDs, skipSpecialTokens: false) == "<s> [INST] Hi [/INST] Hello!</s>")
-    #expect(trainedTexts(m, tok) == ["Hello!</s>"])
-    let withSystem = try datasetRow(#"{"messages": [{"role": "system", "content": "Sys"}, {"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]}"#)
-    let a = try #require(try strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: alpaca\n", tokenizer: tok).tokenize(withSystem).first)
+    #expect(DataTests.trainedTexts(m, tok) == ["Hello!</s>"])
+    let withSystem = try DataTests.row(#"{"messages": [{"role": "system", "content": "Sys"}, {"role": "user", "content": "Q"}, {"role": "assistant", "content": "A"}]}"#)
+    let a = try #require(try DataTests.strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: alpaca\n", tokenizer: tok).tokenize(withSystem).first)
     #expect(tok.decode(a.inputIDs, skipSpecialTokens: false) == "<s>Sys\n\n### Instruction:\nQ\n\n### Response:\nA</s>")
-    #expect(trainedTexts(a, tok) == ["A</s>"])
+    #expect(DataTests.trainedTexts(a, tok) == ["A</s>"])
     let error = #expect(throws: DatasetError.self) {
-        try strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: mistral\n", tokenizer: tok).tokenize(withSystem)
+        try DataTests.strategy("datasets:\n  - path: x.jsonl\n    type: chat_template\n    chat_template: mistral\n", tokenizer: tok).tokenize(withSystem)
     }
     #expect(error?.message.contains("conversation roles must alternate user/assistant") == true)  // checked first, as in the Jinja
 }
 
 @Test func shareGPTIsReadAsChat() throws {
     let tok = DatasetTestTokenizer(eos: "<|im_end|>")
-    let rows = try JSONLReader.read(dataFixture("sharegpt.jsonl"))
-    let e = try #require(try strategy("chat_template: chatml\ndatasets:\n  - path: x.jsonl\n    type: sharegpt\n", tokenizer: tok).tokenize(rows[0]).first)
+    let rows = try JSONLDatasetReader.read(DataTests.fixture("sharegpt.jsonl"))
+    let e = try #require(try DataTests.strategy("chat_template: chatml\ndatasets:\n  - path: x.jsonl\n    type: sharegpt\n", tokenizer: tok).tokenize(rows[0]).first)
     #expect(tok.decode(e.inputIDs, skipSpecialTokens: false) == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n")
-    #expect(trainedTexts(e, tok) == ["Yo<|im_end|>"])
+    #expect(DataTests.trainedTexts(e, tok) == ["Yo<|im_end|>"])
     // The same rows through chat_template with property mappings give the same example.
-    let mapped = try strategy("""
+    let mapped = try DataTests.strategy("""
         datasets:
           - path: x.jsonl
             type: chat_template
@@ -103,21 +103,21 @@ private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n   
 
 @Test func tokenizerDefaultTemplateIsRecognisedOrRefused() throws {
     let yaml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n"
-    let row = try datasetRow(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#)
+    let row = try DataTests.row(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#)
     let chatmlTok = DatasetTestTokenizer(chatTemplate: "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}")
-    let e = try #require(try strategy(yaml, tokenizer: chatmlTok).tokenize(row).first)
+    let e = try #require(try DataTests.strategy(yaml, tokenizer: chatmlTok).tokenize(row).first)
     #expect(chatmlTok.decode(e.inputIDs, skipSpecialTokens: false).hasPrefix("<|im_start|>user\nHi<|im_end|>\n"))
     let custom = DatasetTestTokenizer(chatTemplate: "{% for m in messages %}{{ m.content }}{% endfor %}")
-    let error = #expect(throws: DatasetError.self) { try strategy(yaml, tokenizer: custom) }
+    let error = #expect(throws: DatasetError.self) { try DataTests.strategy(yaml, tokenizer: custom) }
     #expect(error?.message.contains("not one flow renders") == true)
-    let none = #expect(throws: DatasetError.self) { try strategy(yaml, tokenizer: DatasetTestTokenizer()) }
+    let none = #expect(throws: DatasetError.self) { try DataTests.strategy(yaml, tokenizer: DatasetTestTokenizer()) }
     #expect(none?.message.contains("the tokenizer has no chat_template") == true)
 }
 
 @Test func unmappedRoleNamesTheRoleAndTheFix() throws {
-    let s = try strategy(chatml)
+    let s = try DataTests.strategy(chatml)
     let error = #expect(throws: DatasetError.self) {
-        try s.tokenize(datasetRow(#"{"messages": [{"role": "narrator", "content": "Once"}]}"#, line: 3))
+        try s.tokenize(DataTests.row(#"{"messages": [{"role": "narrator", "content": "Once"}]}"#, line: 3))
     }
     #expect(error?.message.hasPrefix("test.jsonl:3: messages[0] has role `narrator`") == true)
 }

@@ -12,11 +12,11 @@ private struct ReferenceRendering: Decodable {
 }
 
 @Test func builtInChatTemplatesRenderExactlyAsJinja() throws {
-    let cases = try JSONDecoder().decode([ReferenceRendering].self, from: Data(contentsOf: dataFixture("chat_templates.json")))
+    let cases = try JSONDecoder().decode([ReferenceRendering].self, from: Data(contentsOf: DataTests.fixture("chat_templates.json")))
     #expect(cases.count == 30)
     for c in cases {
-        let template = try #require(ChatTemplate.named(c.template))
-        let messages = c.messages.map { ChatMessage(role: $0.role, content: $0.content) }
+        let template = try #require(AxolotlChatTemplate.named(c.template))
+        let messages = c.messages.map { ChatTemplateMessage(role: $0.role, content: $0.content) }
         if let expected = c.rendered {
             #expect(try template.render(messages, bosToken: c.bos, eosToken: c.eos) == expected, "\(c.template) \(c.messages.map(\.role))")
         } else {

@@ -5,15 +5,15 @@ import Testing
 private let sqlTokens = ["[INST]", " [/INST]", "[SQL]", " [/SQL]"]
 
 private func sharedConfig(_ name: String, _ overrides: [String] = []) throws -> AxolotlConfig {
-    try AxolotlConfig.load(from: sharedDataURL("axolotl-configs/\(name)"), overrides: overrides,
-                           dataPath: sharedDataURL("sqlqa.jsonl").path)
+    try AxolotlConfig.load(from: DataTests.sharedFile("axolotl-configs/\(name)"), overrides: overrides,
+                           dataPath: DataTests.sharedFile("sqlqa.jsonl").path)
 }
 
 @Test(arguments: ["codellama.yml", "mistral-memorize.yml", "mistral.yml", "pythia.yml"])
 func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
     let config = try sharedConfig(name)
     let tok = DatasetTestTokenizer(addedTokens: sqlTokens)
-    let dir = try temporaryDirectory()
+    let dir = try DataTests.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("prepared")
     let manifest = try Preprocessor(config: config, tokenizer: tok).run(into: out, dataDigests: ["sha256:test"], rowLimit: 40)
@@ -58,7 +58,7 @@ func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
     }
     let a = try evalLines(7), b = try evalLines(7), c = try evalLines(8)
     #expect(a == b && a != c && a.count == 5)
-    var rng = SplitMix64(seed: 7)
+    var rng = DatasetShuffle(seed: 7)
     #expect(a == rng.shuffled(Array(1...30)).suffix(5).map(Int32.init))
 }
 
@@ -93,7 +93,7 @@ func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
         sequence_len: 256
         sample_packing: true
         datasets:
-          - path: \(sharedDataURL("modal_docs.jsonl").path)
+          - path: \(DataTests.sharedFile("modal_docs.jsonl").path)
             type: completion
         """)
     let result = try Preprocessor(config: config, tokenizer: DatasetTestTokenizer()).prepare(rowLimit: 3)
@@ -119,7 +119,7 @@ func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
 
 @Test func writingIsAtomicAndReplacesOnlyWhenWhole() throws {
     let tok = DatasetTestTokenizer(addedTokens: sqlTokens)
-    let dir = try temporaryDirectory()
+    let dir = try DataTests.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("prepared")
     try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -144,7 +144,7 @@ func everySharedConfigPreprocessesSQLQAAndReadsBack(name: String) throws {
 
 @Test func readerBatchesPadToSequenceLenWhenAsked() throws {
     let tok = DatasetTestTokenizer(addedTokens: sqlTokens)
-    let dir = try temporaryDirectory()
+    let dir = try DataTests.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("p")
     let config = try sharedConfig("mistral.yml", ["sequence_len=512", "sample_packing=true", "pad_to_sequence_len=true", "special_tokens.pad_token=<pad>"])

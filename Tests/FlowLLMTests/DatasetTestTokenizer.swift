@@ -64,11 +64,3 @@ struct DatasetTestTokenizer: PromptTokenizer {
         return String(decoding: out, as: UTF8.self)
     }
 }
-
-/// Byte ids of `text` (the test tokenizer's encoding of text without special tokens).
-func byteIDs(_ text: String) -> [Int32] { text.utf8.map { Int32($0) } }
-
-/// The test tokenizer's id of a special or added token.
-func tokenID(_ token: String, in tokenizer: DatasetTestTokenizer = DatasetTestTokenizer()) -> Int32 {
-    tokenizer.id(forToken: token) ?? -1
-}

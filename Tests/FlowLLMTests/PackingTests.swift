@@ -50,11 +50,11 @@ private func example(_ length: Int, tag: Int32) -> TokenizedExample {
 }
 
 @Test func splitMix64ShuffleIsSeededAndAPermutation() {
-    var a = SplitMix64(seed: 42), b = SplitMix64(seed: 42), c = SplitMix64(seed: 43)
+    var a = DatasetShuffle(seed: 42), b = DatasetShuffle(seed: 42), c = DatasetShuffle(seed: 43)
     let items = Array(0..<100)
     let sa = a.shuffled(items), sb = b.shuffled(items), sc = c.shuffled(items)
     #expect(sa == sb && sa != sc && sa.sorted() == items && sa != items)
-    // SplitMix64's published first output for seed 0 (Vigna's reference implementation).
-    var zero = SplitMix64(seed: 0)
+    // DatasetShuffle's published first output for seed 0 (Vigna's reference implementation).
+    var zero = DatasetShuffle(seed: 0)
     #expect(zero.next() == 0xE220_A839_7B1D_CDAF)
 }

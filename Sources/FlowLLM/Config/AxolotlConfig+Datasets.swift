@@ -60,7 +60,7 @@ extension AxolotlConfig {
             case "eot_tokens": d.eotTokens = try r.stringList(v, sub)
             default:
                 if ignoredDatasetKeys.contains(name) { continue }
-                let near = (datasetKeys.union(ignoredDatasetKeys)).filter { editDistance($0, name) <= 2 }.sorted().first
+                let near = (datasetKeys.union(ignoredDatasetKeys)).filter { AxolotlConfig.editDistance($0, name) <= 2 }.sorted().first
                 if let near { throw r.error(sub, k, "unknown dataset key; did you mean `\(near)`?") }
                 diagnostics.append(AxolotlConfigDiagnostic(key: sub, line: k.mark?.line, suggestion: nil))
             }
@@ -92,7 +92,7 @@ extension AxolotlConfig {
             case "system_format": f.systemFormat = try r.string(v, sub)
             case "system_prompt": f.systemPrompt = try r.string(v, sub)
             default:
-                let near = userDefinedKeys.filter { editDistance($0, name) <= 2 }.sorted().first
+                let near = userDefinedKeys.filter { AxolotlConfig.editDistance($0, name) <= 2 }.sorted().first
                 throw r.error(sub, k, "unknown key in a user-defined format" + (near.map { "; did you mean `\($0)`?" } ?? "; known: \(userDefinedKeys.sorted().joined(separator: ", "))"))
             }
         }

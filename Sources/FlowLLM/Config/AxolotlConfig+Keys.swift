@@ -34,7 +34,7 @@ extension AxolotlConfig {
         "tokens": { c, n, r in c.tokens = try r.stringList(n, "tokens") },
         "chat_template": { c, n, r in c.chatTemplate = try r.string(n, "chat_template") },
         "chat_template_jinja": { _, n, r in
-            throw r.error("chat_template_jinja", n, "flow renders its built-in templates in Swift and has no Jinja engine; set chat_template to one of \(ChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw r.error("chat_template_jinja", n, "flow renders its built-in templates in Swift and has no Jinja engine; set chat_template to one of \(AxolotlChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
         },
         "seed": { c, n, r in c.seed = try r.int(n, "seed") },
         "excess_length_strategy": { c, n, r in
@@ -112,7 +112,7 @@ extension AxolotlConfig {
     static func suggestion(for key: String) -> String? {
         var best: (String, Int)? = nil
         for known in knownKeyNames {
-            let d = editDistance(key, known)
+            let d = AxolotlConfig.editDistance(key, known)
             if d <= 2, d < (best?.1 ?? Int.max) { best = (known, d) }
         }
         return best?.0

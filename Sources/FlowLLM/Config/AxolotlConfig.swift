@@ -86,6 +86,16 @@ public struct AxolotlConfig: Sendable, Equatable {
     /// A config with every default.
     public init() {}
 
+    /// What a user should read about the config once: the ignored keys on one line, then each unknown key.
+    public var notes: [String] {
+        var lines: [String] = []
+        if !ignoredKeys.isEmpty {
+            lines.append("\(sourceFile): GPU/runtime-only, ignored: \(ignoredKeys.joined(separator: ", "))")
+        }
+        lines += diagnostics.map { "\(sourceFile): \($0)" }
+        return lines
+    }
+
     /// `pad_to_sequence_len` as it takes effect.
     public var effectivePadToSequenceLen: Bool { padToSequenceLen ?? samplePacking }
     /// `eval_sample_packing` as it takes effect.

@@ -27,7 +27,7 @@ public struct UserDefinedFormat: Sendable, Equatable {
         [("field_instruction", fieldInstruction), ("field_input", fieldInput), ("field_output", fieldOutput),
          ("field_system", fieldSystem), ("format", format), ("no_input_format", noInputFormat),
          ("system_format", systemFormat), ("system_prompt", systemPrompt)]
-            .map { "\($0.0)=\(quoted($0.1))" }.joined(separator: ",")
+            .map { "\($0.0)=\(DatasetConfig.quoted($0.1))" }.joined(separator: ",")
     }
 }
 
@@ -58,9 +58,9 @@ public struct DatasetConfig: Sendable, Equatable {
 
     /// Every key with its effective value, for provenance and cache keys.
     public var canonical: String {
-        var parts = ["path=\(quoted(path))", "type=\(quoted(type.description))"]
+        var parts = ["path=\(DatasetConfig.quoted(path))", "type=\(DatasetConfig.quoted(type.description))"]
         parts.append("ds_type=\(dsType ?? "")")
-        parts.append("data_files=\(dataFiles.map(quoted).joined(separator: "|"))")
+        parts.append("data_files=\(dataFiles.map(DatasetConfig.quoted).joined(separator: "|"))")
         parts.append("split=\(split ?? "")")
         parts.append("name=\(name ?? "")")
         parts.append("field=\(field ?? "")")
@@ -71,22 +71,24 @@ public struct DatasetConfig: Sendable, Equatable {
         parts.append("roles_to_train=\((rolesToTrain ?? ["assistant"]).joined(separator: "|"))")
         parts.append("train_on_eos=\(trainOnEOS ?? "turn")")
         parts.append("chat_template=\(chatTemplate ?? "")")
-        parts.append("eot_tokens=\(eotTokens.map(quoted).joined(separator: "|"))")
+        parts.append("eot_tokens=\(eotTokens.map(DatasetConfig.quoted).joined(separator: "|"))")
         return parts.joined(separator: ",")
     }
 }
 
-/// A string quoted with escapes, so canonical forms are unambiguous.
-func quoted(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default: out.unicodeScalars.append(c)
+extension DatasetConfig {
+    /// A string quoted with escapes, so canonical forms are unambiguous.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default: out.unicodeScalars.append(c)
+            }
         }
+        return out + "\""
     }
-    return out + "\""
 }

@@ -25,7 +25,7 @@ public struct ChatDatasetFormat: Sendable, Equatable {
     /// `train_on_eos`.
     public var trainOnEOS: TrainOnEOS = .turn
     /// The template.
-    public var template: ChatTemplate = .chatml
+    public var template: AxolotlChatTemplate = .chatml
 
     /// Axolotl's default role mapping.
     public static let defaultRoleMap = [
@@ -46,14 +46,14 @@ public struct ChatDatasetFormat: Sendable, Equatable {
     public init() {}
 
     /// The messages of `row`, roles mapped, a top-level system column first.
-    public func messages(of row: DatasetRow) throws -> [ChatMessage] {
+    public func messages(of row: DatasetRow) throws -> [ChatTemplateMessage] {
         guard case .array(let items)? = row.fields[fieldMessages] else {
             throw DatasetError(file: row.file, line: row.line,
                                "row has no `\(fieldMessages)` array (chat); it has \(row.fieldList). Set `field_messages` to the column holding the conversation.")
         }
-        var messages: [ChatMessage] = []
+        var messages: [ChatTemplateMessage] = []
         if let system = try row.optionalText(fieldSystem), !system.isEmpty {
-            messages.append(ChatMessage(role: "system", content: system))
+            messages.append(ChatTemplateMessage(role: "system", content: system))
         }
         for (index, item) in items.enumerated() {
             guard case .object(let fields) = item else {
@@ -73,7 +73,7 @@ public struct ChatDatasetFormat: Sendable, Equatable {
             }
             var training: Bool? = nil
             if case .bool(let b)? = fields[trainingProperty] { training = b }
-            messages.append(ChatMessage(role: mapped, content: content, training: training))
+            messages.append(ChatTemplateMessage(role: mapped, content: content, training: training))
         }
         return messages
     }
@@ -117,7 +117,7 @@ public struct ChatPromptStrategy: DatasetPromptStrategy {
         return [TokenizedExample(inputIDs: ids, labels: labels, sourceLine: row.line)]
     }
 
-    private func encode(_ messages: [ChatMessage], row: DatasetRow) throws -> [Int32] {
+    private func encode(_ messages: [ChatTemplateMessage], row: DatasetRow) throws -> [Int32] {
         do {
             let text = try format.template.render(messages, bosToken: context.bosToken, eosToken: context.eosToken)
             return context.tokenizer.encode(text, addSpecialTokens: false)
@@ -127,7 +127,7 @@ public struct ChatPromptStrategy: DatasetPromptStrategy {
     }
 
     /// The token span of message `index`'s content, as Axolotl's `find_turn` computes it.
-    private func turnSpan(_ messages: [ChatMessage], _ index: Int, row: DatasetRow) throws -> (Int, Int)? {
+    private func turnSpan(_ messages: [ChatTemplateMessage], _ index: Int, row: DatasetRow) throws -> (Int, Int)? {
         var dummy = Array(messages[...index])
         dummy[index].content = "[[dummy_message]]"
         let full = try encode(Array(messages[...index]), row: row)

@@ -59,20 +59,20 @@ public enum DatasetPromptStrategyFactory {
     }
 
     /// The built-in template a config's `chat_template` names; `tokenizer_default` recognises the tokenizer's.
-    public static func resolveTemplate(_ name: String, tokenizer: any PromptTokenizer, at: String) throws -> ChatTemplate {
-        let known = ChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")
+    public static func resolveTemplate(_ name: String, tokenizer: any PromptTokenizer, at: String) throws -> AxolotlChatTemplate {
+        let known = AxolotlChatTemplate.allCases.map(\.rawValue).joined(separator: ", ")
         if name == "tokenizer_default" || name == "tokenizer_default_fallback_chatml" {
             guard let jinja = tokenizer.chatTemplate else {
                 if name.hasSuffix("chatml") { return .chatml }
                 throw DatasetError("\(at): chat_template: tokenizer_default, but the tokenizer has no chat_template; set chat_template to one of \(known)")
             }
-            guard let recognised = ChatTemplate.recognising(jinja: jinja) else {
+            guard let recognised = AxolotlChatTemplate.recognising(jinja: jinja) else {
                 if name.hasSuffix("chatml") { return .chatml }
                 throw DatasetError("\(at): chat_template: tokenizer_default, but the tokenizer's template is not one flow renders (it has no Jinja engine); set chat_template to one of \(known)")
             }
             return recognised
         }
-        guard let template = ChatTemplate.named(name) else {
+        guard let template = AxolotlChatTemplate.named(name) else {
             throw DatasetError("\(at): chat_template `\(name)` is not built in; use one of \(known) or tokenizer_default")
         }
         return template

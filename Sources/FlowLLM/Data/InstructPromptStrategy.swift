@@ -8,8 +8,8 @@ public struct InstructPromptFormat: Sendable, Equatable {
     public var systemFormat = "{system}"
     /// The system text when the row has none (user-defined), and whether the row may carry one.
     public var systemPrompt = "", rowCarriesSystem = true
-    /// Alpaca's fixed system texts (with and without input); nil for user-defined formats.
-    public var fixedSystem: (withInput: String, withoutInput: String)? = nil
+    /// Alpaca's fixed system texts, with and without input; nil for user-defined formats.
+    public var fixedSystemWithInput: String? = nil, fixedSystemWithoutInput: String? = nil
 
     /// Axolotl's `alpaca` prompter.
     public static let alpaca: InstructPromptFormat = {
@@ -18,22 +18,13 @@ public struct InstructPromptFormat: Sendable, Equatable {
         f.noInputFormat = "### Instruction:\n{instruction}\n\n### Response:\n"
         f.systemFormat = "{system}\n\n"
         f.rowCarriesSystem = false
-        f.fixedSystem = (
-            "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.",
-            "Below is an instruction that describes a task. Write a response that appropriately completes the request.")
+        f.fixedSystemWithInput = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request."
+        f.fixedSystemWithoutInput = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
         return f
     }()
 
     /// A user-defined format with Axolotl's defaults.
     public init() {}
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.fieldInstruction == b.fieldInstruction && a.fieldInput == b.fieldInput && a.fieldOutput == b.fieldOutput
-            && a.fieldSystem == b.fieldSystem && a.format == b.format && a.noInputFormat == b.noInputFormat
-            && a.systemFormat == b.systemFormat && a.systemPrompt == b.systemPrompt
-            && a.rowCarriesSystem == b.rowCarriesSystem && a.fixedSystem?.0 == b.fixedSystem?.0
-            && a.fixedSystem?.1 == b.fixedSystem?.1
-    }
 
     /// The prompt text of `row` (everything before the response) and the response text.
     public func render(_ row: DatasetRow) throws -> (prompt: String, response: String) {
@@ -42,10 +33,12 @@ public struct InstructPromptFormat: Sendable, Equatable {
         let input = try row.optionalText(fieldInput) ?? ""
         let hasInput = !input.isEmpty
         let system: String
-        if let fixedSystem {
-            system = hasInput ? fixedSystem.withInput : fixedSystem.withoutInput
+        if let fixed = hasInput ? fixedSystemWithInput : fixedSystemWithoutInput {
+            system = fixed
+        } else if rowCarriesSystem, let value = row.fields[fieldSystem] {
+            system = value.text ?? ""  // present wins over system_prompt, even when empty or null (as in Axolotl)
         } else {
-            system = (rowCarriesSystem ? try row.optionalText(fieldSystem) : nil) ?? systemPrompt
+            system = systemPrompt
         }
         let context = "\(row.file):\(row.line)"
         let prefix = system.isEmpty ? "" : try PromptFormatString(systemFormat).render(["system": system], context: context)

@@ -89,7 +89,7 @@ public struct Preprocessor: Sendable {
             let strategy = try DatasetPromptStrategyFactory.make(for: dataset, in: config, context: context)
             for url in urls {
                 if firstFile.isEmpty { firstFile = url.path }
-                let rows = try JSONLReader.read(url, limit: rowLimit)
+                let rows = try JSONLDatasetReader.read(url, limit: rowLimit)
                 stats.rowsRead += rows.count
                 for (index, row) in rows.enumerated() {
                     examples += try strategy.tokenize(row)
@@ -110,7 +110,7 @@ public struct Preprocessor: Sendable {
 
         var order = Array(kept.indices)
         if config.shuffleMergedDatasets {
-            var rng = SplitMix64(seed: UInt64(bitPattern: Int64(config.seed)))
+            var rng = DatasetShuffle(seed: UInt64(bitPattern: Int64(config.seed)))
             order = rng.shuffled(order)
         }
         let evalCount = config.evalRowCount(of: kept.count)

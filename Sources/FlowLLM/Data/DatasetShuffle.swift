@@ -1,6 +1,7 @@
-/// A seeded, documented shuffle so splits are reproducible: SplitMix64 drives a Fisher–Yates shuffle
+/// A seeded, documented shuffle so splits are reproducible: SplitMix64 (Steele, Lea, Flood 2014; Vigna's
+/// constants) drives a Fisher–Yates shuffle
 /// (`j = next() % (i + 1)` for i from n−1 down to 1).
-public struct SplitMix64: Sendable {
+public struct DatasetShuffle: Sendable {
     private var state: UInt64
 
     /// A generator seeded with `seed`.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Reads JSONL datasets: one JSON object a line, blank lines skipped, errors at `file:line:`.
-public enum JSONLReader {
+public enum JSONLDatasetReader {
     /// All rows of the file at `url`, at most `limit` of them when given.
     public static func read(_ url: URL, limit: Int? = nil) throws -> [DatasetRow] {
         let data: Data

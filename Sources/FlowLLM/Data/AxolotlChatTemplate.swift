@@ -1,5 +1,5 @@
 /// One message of a conversation after role mapping.
-public struct ChatMessage: Sendable, Equatable {
+public struct ChatTemplateMessage: Sendable, Equatable {
     /// `system`, `user`, `assistant`, `tool`, ...
     public var role: String
     /// The text.
@@ -17,7 +17,7 @@ public struct ChatMessage: Sendable, Equatable {
 
 /// Axolotl's built-in chat templates, rendered in Swift exactly as their Jinja sources render
 /// (`add_generation_prompt` false; Jinja drops the file's single trailing newline).
-public enum ChatTemplate: String, Sendable, CaseIterable {
+public enum AxolotlChatTemplate: String, Sendable, CaseIterable {
     /// `<|im_start|>{role}\n{content}<|im_end|>\n` per message, no BOS.
     case chatml
     /// Llama 2 chat (meta-llama's template; Axolotl no longer ships one):
@@ -31,12 +31,12 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case alpaca
 
     /// The names a config may use (`mistral` is read as `mistral_v1`).
-    public static func named(_ name: String) -> ChatTemplate? {
-        name == "mistral" ? .mistralV1 : ChatTemplate(rawValue: name)
+    public static func named(_ name: String) -> AxolotlChatTemplate? {
+        name == "mistral" ? .mistralV1 : AxolotlChatTemplate(rawValue: name)
     }
 
     /// Which built-in a tokenizer's Jinja template is, recognised by its marker tokens; nil when unknown.
-    public static func recognising(jinja: String) -> ChatTemplate? {
+    public static func recognising(jinja: String) -> AxolotlChatTemplate? {
         if jinja.contains("<|im_start|>") && jinja.contains("<|im_end|>") { return .chatml }
         if jinja.contains("<|start_header_id|>") && jinja.contains("<|eot_id|>") { return .llama3 }
         if jinja.contains("[INST]") && jinja.contains("<<SYS>>") { return .llama2 }
@@ -46,7 +46,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     }
 
     /// The conversation as text; roles the template cannot place are an error naming the rule.
-    public func render(_ messages: [ChatMessage], bosToken: String, eosToken: String) throws -> String {
+    public func render(_ messages: [ChatTemplateMessage], bosToken: String, eosToken: String) throws -> String {
         var out = ""
         switch self {
         case .chatml:
@@ -54,7 +54,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         case .llama3:
             for (i, m) in messages.enumerated() {
                 if i == 0 { out += bosToken }
-                out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(pythonStrip(m.content))<|eot_id|>"
+                out += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(AxolotlChatTemplate.strip(m.content))<|eot_id|>"
             }
         case .llama2:
             var loop = messages[...]
@@ -66,8 +66,8 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
             for (i, m) in loop.enumerated() {
                 try checkAlternation(m, index: i)
                 let content = i == 0 ? system + m.content : m.content
-                if m.role == "user" { out += bosToken + "[INST] " + pythonStrip(content) + " [/INST]" }
-                else if m.role == "assistant" { out += " " + pythonStrip(content) + " " + eosToken }
+                if m.role == "user" { out += bosToken + "[INST] " + AxolotlChatTemplate.strip(content) + " [/INST]" }
+                else if m.role == "assistant" { out += " " + AxolotlChatTemplate.strip(content) + " " + eosToken }
             }
         case .mistralV1:
             out += bosToken
@@ -89,17 +89,19 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         return out
     }
 
-    private func checkAlternation(_ m: ChatMessage, index: Int) throws {
+    private func checkAlternation(_ m: ChatTemplateMessage, index: Int) throws {
         if (m.role == "user") != (index % 2 == 0) {
             throw DatasetError("chat template \(rawValue): conversation roles must alternate user/assistant/user/assistant/... (message \(index) is `\(m.role)`)")
         }
     }
 }
 
-/// Python's `str.strip()` / Jinja's `trim`: whitespace off both ends.
-func pythonStrip(_ s: String) -> String {
-    let scalars = s.unicodeScalars
-    guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-          let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-    return String(scalars[first...last])
+extension AxolotlChatTemplate {
+    /// Python's `str.strip()` / Jinja's `trim`: whitespace off both ends.
+    static func strip(_ s: String) -> String {
+        let scalars = s.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        return String(scalars[first...last])
+    }
 }
