@@ -2,6 +2,8 @@
 # Whole preprocessing of ../shared/data/sqlqa.jsonl in examples/s, release build, byte-level test tokenizer.
 # Usage (from the repository root): sh Benchmarks/data/run.sh
 set -e
+# Plain release builds are not testable: if a test file of the target uses `@testable import`, add
+# `-Xswiftc -enable-testing` to the build and test commands below.
 swift build -c release --build-tests --scratch-path .build-data-release
 echo "== OPENBLAS_CORETYPE as set: ${OPENBLAS_CORETYPE:-unset}"
 FLOW_DATA_BENCHMARK=1 swift test -c release --skip-build --scratch-path .build-data-release \

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 private let sharedConfigs = ["codellama.yml", "mistral-memorize.yml", "mistral.yml", "pythia.yml"]
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 // Renderings written out by hand from Axolotl's Jinja templates (chatml, llama2, llama3, mistral_v1, alpaca).
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 /// One case of `chat_templates.json`, rendered by jinja2 as transformers does (scripts/fixtures/data.py).
 private struct ReferenceRendering: Decodable {

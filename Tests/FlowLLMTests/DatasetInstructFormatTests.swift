@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 // Expected prompts are written out by hand from Axolotl's prompters (reference file, "Dataset types").
 // The test tokenizer maps each UTF-8 byte to its value and <s> = 257, </s> = 258.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 /// Whole preprocessing of ../shared/data/sqlqa.jsonl (4,000 rows) with each shared config, with the byte-level
 /// test tokenizer. Runs only with FLOW_DATA_BENCHMARK=1 (see Benchmarks/data/run.sh); prints examples/s.

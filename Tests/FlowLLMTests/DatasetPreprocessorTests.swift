@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 private let sqlTokens = ["[INST]", " [/INST]", "[SQL]", " [/SQL]"]
 

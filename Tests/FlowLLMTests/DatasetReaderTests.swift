@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 @Test func jsonlReaderSkipsBlankLinesAndKeepsLineNumbers() throws {
     let rows = try JSONLDatasetReader.read(DataTests.fixture("alpaca.jsonl"))

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 /// Helpers of the data area's tests (namespaced so other areas' test helpers cannot clash).
 enum DataTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import FlowLLM
+import FlowLLM
 
 private func example(_ length: Int, tag: Int32) -> TokenizedExample {
     let ids = (0..<Int32(length)).map { tag * 1000 + $0 }

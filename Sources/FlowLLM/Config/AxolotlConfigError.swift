@@ -12,6 +12,7 @@ public struct AxolotlConfigError: Error, Sendable, CustomStringConvertible, Equa
         self.message = "\(location): `\(key)`: \(message)"
     }
 
+    /// The message.
     public var description: String { message }
 }
 
@@ -24,6 +25,7 @@ public struct AxolotlConfigDiagnostic: Sendable, Equatable, CustomStringConverti
     /// The nearest known key within two edits, if any.
     public let suggestion: String?
 
+    /// The remark, with its line and suggestion.
     public var description: String {
         let location = line.map { "line \($0): " } ?? ""
         let hint = suggestion.map { "; did you mean `\($0)`?" } ?? "; flow ignores it"

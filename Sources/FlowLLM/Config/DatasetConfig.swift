@@ -5,6 +5,7 @@ public enum DatasetType: Sendable, Equatable, CustomStringConvertible {
     /// `type:` as a mapping of `field_*`, `format`, `no_input_format`, `system_format`, `system_prompt`.
     case userDefined(UserDefinedFormat)
 
+    /// The type name, or the user-defined format's keys.
     public var description: String {
         switch self {
         case .named(let name): name
@@ -15,8 +16,11 @@ public enum DatasetType: Sendable, Equatable, CustomStringConvertible {
 
 /// The keys of a user-defined `type:` mapping, with Axolotl's defaults.
 public struct UserDefinedFormat: Sendable, Equatable {
+    /// `field_instruction`, `field_input`, `field_output`, `field_system`.
     public var fieldInstruction = "instruction", fieldInput = "input", fieldOutput = "output", fieldSystem = "system"
+    /// `format`, `no_input_format`.
     public var format = "{instruction} {input} ", noInputFormat = "{instruction} "
+    /// `system_format`, `system_prompt`.
     public var systemFormat = "{system}", systemPrompt = ""
 
     /// Defaults.
@@ -44,11 +48,17 @@ public struct DatasetConfig: Sendable, Equatable {
     /// Chat keys: `field_messages`, `field_system`, `message_property_mappings`, `roles`,
     /// `roles_to_train`, `train_on_eos`, `chat_template`, `eot_tokens`.
     public var fieldMessages: String?, fieldSystem: String?
+    /// `message_property_mappings`.
     public var messagePropertyMappings: [String: String] = [:]
+    /// `roles`.
     public var roles: [String: [String]] = [:]
+    /// `roles_to_train`.
     public var rolesToTrain: [String]?
+    /// `train_on_eos`.
     public var trainOnEOS: String?
+    /// `chat_template`.
     public var chatTemplate: String?
+    /// `eot_tokens`.
     public var eotTokens: [String] = []
     /// The line of the entry in the config, for errors.
     public var line: Int?

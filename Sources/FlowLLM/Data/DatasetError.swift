@@ -11,5 +11,6 @@ public struct DatasetError: Error, Sendable, CustomStringConvertible, Equatable 
         self.message = "\(file):\(line): \(message)"
     }
 
+    /// The message.
     public var description: String { message }
 }

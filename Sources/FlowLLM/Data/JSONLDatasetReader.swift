@@ -29,7 +29,8 @@ public enum JSONLDatasetReader {
         return rows
     }
 
-    static func parseLine(_ line: Data, file: String, line lineNumber: Int) throws -> DatasetRow {
+    /// One JSONL line (`line` is its 1-based number in `file`) as a row.
+    public static func parseLine(_ line: Data, file: String, line lineNumber: Int) throws -> DatasetRow {
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: line, options: [.fragmentsAllowed]) } catch {
             let snippet = String(decoding: line.prefix(60), as: UTF8.self)

@@ -7,14 +7,19 @@ public struct PreparedDatasetManifest: Codable, Sendable, Equatable {
 
     /// Counts of one split.
     public struct SplitSummary: Codable, Sendable, Equatable {
+        /// Examples, rows (training sequences), tokens, tokens the loss sees, and whether rows are packed.
         public var examples: Int, rows: Int, tokens: Int, trainedTokens: Int, packed: Bool
     }
 
+    /// Always `flow.prepared-dataset`.
     public var format = "flow.prepared-dataset"
+    /// The layout version (see `currentFormatVersion`).
     public var formatVersion = PreparedDatasetManifest.currentFormatVersion
     /// `sequence_len`, `sample_packing`, `pad_to_sequence_len` as prepared.
     public var sequenceLen: Int
+    /// Whether the train split is packed.
     public var samplePacking: Bool
+    /// Whether batches pad to `sequenceLen`.
     public var padToSequenceLen: Bool
     /// Effective special token ids (the config's `special_tokens` applied).
     public var bosTokenID: Int32?, eosTokenID: Int32?, padTokenID: Int32?

@@ -2,13 +2,19 @@
 public struct PreparedExamplePreview: Codable, Sendable, Equatable {
     /// A run of tokens that are all trained or all masked, decoded.
     public struct Segment: Codable, Sendable, Equatable {
+        /// The decoded text, special tokens kept.
         public var text: String
+        /// Whether the loss sees these tokens.
         public var trained: Bool
     }
 
+    /// The dataset line of the example.
     public var line: Int
+    /// Its token count.
     public var tokens: Int
+    /// How many of its tokens are trained.
     public var trainedTokens: Int
+    /// Its text in trained and masked runs.
     public var segments: [Segment]
 
     /// The preview of `example`, decoding spans with special tokens kept.

@@ -12,6 +12,7 @@ public struct PreparedRow: Sendable, Equatable {
 
 /// A fixed-shape batch for the trainer: `batchSize × length`, row-major, padded at the end of rows.
 public struct PreparedBatch: Sendable, Equatable {
+    /// Rows in the batch, and tokens per row.
     public var batchSize: Int, length: Int
     /// Ids (padding: the pad id), labels (padding: ignored), positions (padding: 0).
     public var inputIDs: [Int32], labels: [Int32], positions: [Int32]
@@ -26,7 +27,9 @@ public struct PreparedBatch: Sendable, Equatable {
 /// offsets into the token arrays where each example starts (last = token count). `rowOffsets`: m + 1
 /// offsets where each row starts; every row offset is also an example offset.
 public struct PreparedSplit: Sendable, Equatable {
+    /// One entry per token.
     public var tokens: [Int32] = [], labels: [Int32] = [], positions: [Int32] = []
+    /// Token offsets where examples and rows start, each ending with the token count.
     public var exampleOffsets: [Int64] = [0], rowOffsets: [Int64] = [0]
     /// The dataset line each example came from.
     public var sourceLines: [Int32] = []

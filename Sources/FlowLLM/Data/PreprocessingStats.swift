@@ -2,16 +2,23 @@
 public struct PreprocessingStats: Codable, Sendable, Equatable {
     /// One bucket of the token-length histogram: lengths in `from...to` (`to` nil: over sequence_len).
     public struct LengthBucket: Codable, Sendable, Equatable {
+        /// Lengths from `from` to `to` (inclusive), and how many examples had them.
         public var from: Int, to: Int?, count: Int
     }
 
+    /// Rows read from the data files.
     public var rowsRead = 0
+    /// Examples the rows became (completion texts give several).
     public var examplesTokenized = 0
+    /// Examples left after length and label filtering.
     public var examplesKept = 0
     /// Dropped examples by reason (`ExampleDropReason` raw values).
     public var dropped: [String: Int] = [:]
+    /// Examples cut to `sequence_len` (`excess_length_strategy: truncate`).
     public var truncated = 0
+    /// Examples and rows of each split.
     public var trainExamples = 0, evalExamples = 0, trainRows = 0, evalRows = 0
+    /// Train tokens, and those the loss sees.
     public var trainTokens = 0, trainedTokens = 0
     /// Share of train tokens the loss sees.
     public var trainedTokenShare = 0.0
