@@ -82,31 +82,13 @@ public struct Preprocessor: Sendable {
         let context = try tokenizationContext()
         var stats = PreprocessingStats()
         stats.warnings = missingTokenWarnings()
-        var examples: [TokenizedExample] = []
-        let files = try dataFiles()
-        var firstFile = ""
-        for (dataset, urls) in zip(config.datasets, files) {
-            let strategy = try DatasetPromptStrategyFactory.make(for: dataset, in: config, context: context)
-            for url in urls {
-                if firstFile.isEmpty { firstFile = url.path }
-                let rows = try JSONLDatasetReader.read(url, limit: rowLimit)
-                stats.rowsRead += rows.count
-                for (index, row) in rows.enumerated() {
-                    examples += try strategy.tokenize(row)
-                    if index % 256 == 255 { onProgress?(stats.rowsRead - rows.count + index + 1, stats.rowsRead) }
-                }
-                onProgress?(stats.rowsRead, stats.rowsRead)
-            }
-        }
+        let (kept, lengths, dropped, firstFile) = try tokenizeAndFilter(context: context, rowLimit: rowLimit, stats: &stats)
         guard stats.rowsRead > 0 else { throw DatasetError("\(firstFile): no rows; the dataset is empty") }
-        stats.examplesTokenized = examples.count
-        stats.lengthHistogram = PreprocessingStats.histogram(examples.map(\.inputIDs.count), sequenceLen: config.sequenceLen)
-        stats.truncated = config.excessLengthStrategy == .truncate ? examples.filter { $0.inputIDs.count > config.sequenceLen }.count : 0
-        let filter = ExampleLengthFilter(sequenceLen: config.sequenceLen, minLength: config.minSampleLen, strategy: config.excessLengthStrategy)
-        let (kept, dropped) = try filter.apply(examples, file: firstFile)
+        stats.examplesTokenized = lengths.count
+        stats.lengthHistogram = PreprocessingStats.histogram(lengths, sequenceLen: config.sequenceLen)
         stats.examplesKept = kept.count
         stats.dropped = Dictionary(uniqueKeysWithValues: dropped.map { ($0.key.rawValue, $0.value) })
-        if kept.isEmpty { throw DatasetError(emptyResultMessage(total: examples.count, dropped: dropped, file: firstFile)) }
+        if kept.isEmpty { throw DatasetError(emptyResultMessage(total: lengths.count, dropped: dropped, file: firstFile)) }
 
         var order = Array(kept.indices)
         if config.shuffleMergedDatasets {
@@ -160,6 +142,39 @@ public struct Preprocessor: Sendable {
             splits: summaries, files: [:])
         return try PreparedDatasetWriter.write(to: directory, manifest: manifest, splits: splits,
                                                stats: result.stats, preview: result.preview)
+    }
+
+    /// Every row of every dataset tokenized and length-filtered; `stats` gets rows read and truncations.
+    private func tokenizeAndFilter(context: PromptTokenizationContext, rowLimit: Int?, stats: inout PreprocessingStats) throws
+        -> (kept: [TokenizedExample], lengths: [Int], dropped: [ExampleDropReason: Int], firstFile: String) {
+            let filter = ExampleLengthFilter(sequenceLen: config.sequenceLen, minLength: config.minSampleLen, strategy: config.excessLengthStrategy)
+            var kept: [TokenizedExample] = [], lengths: [Int] = []
+            var dropped: [ExampleDropReason: Int] = [:]
+            let files = try dataFiles()
+            var firstFile = ""
+            for (dataset, urls) in zip(config.datasets, files) {
+                let strategy = try DatasetPromptStrategyFactory.make(for: dataset, in: config, context: context)
+                for url in urls {
+                    if firstFile.isEmpty { firstFile = url.path }
+                    let rows = try JSONLDatasetReader.read(url, limit: rowLimit)
+                    stats.rowsRead += rows.count
+                    var examples: [TokenizedExample] = []
+                    for (index, row) in rows.enumerated() {
+                        examples += try strategy.tokenize(row)
+                        if index % 256 == 255 { onProgress?(stats.rowsRead - rows.count + index + 1, stats.rowsRead) }
+                    }
+                    onProgress?(stats.rowsRead, stats.rowsRead)
+                    // Filtered per file so a `raise` names the file the example came from.
+                    lengths += examples.map(\.inputIDs.count)
+                    if config.excessLengthStrategy == .truncate {
+                        stats.truncated += examples.filter { $0.inputIDs.count > config.sequenceLen }.count
+                    }
+                    let (fileKept, fileDropped) = try filter.apply(examples, file: url.path)
+                    kept += fileKept
+                    dropped.merge(fileDropped, uniquingKeysWith: +)
+                }
+            }
+        return (kept, lengths, dropped, firstFile)
     }
 
     private func missingTokenWarnings() -> [String] {
