@@ -7,7 +7,7 @@ extension AxolotlConfig {
     static let datasetKeys: Set<String> = [
         "path", "type", "ds_type", "data_files", "split", "name", "field", "field_messages", "field_system",
         "message_property_mappings", "message_field_role", "message_field_content", "message_field_training",
-        "roles", "roles_to_train", "train_on_eos", "chat_template", "eot_tokens",
+        "roles", "roles_to_train", "train_on_eos", "train_on_eot", "chat_template",
     ]
     /// Dataset keys that only matter for hub downloads or GPU runs.
     static let ignoredDatasetKeys: Set<String> = [
@@ -52,12 +52,11 @@ extension AxolotlConfig {
                 guard let roles = v.mapping else { throw r.error(sub, v, "expected a mapping of role → list of source roles") }
                 for (role, sources) in roles { d.roles[try r.string(role, sub)] = try r.stringList(sources, sub) }
             case "roles_to_train": d.rolesToTrain = try r.stringList(v, sub)
-            case "train_on_eos":
+            case "train_on_eos", "train_on_eot":
                 let s = try r.string(v, sub)
                 guard TrainOnEOS(rawValue: s) != nil else { throw r.error(sub, v, "`\(s)` is not one of turn, all, last, none") }
-                d.trainOnEOS = s
+                if name == "train_on_eos" { d.trainOnEOS = s } else { d.trainOnEOT = s }
             case "chat_template": d.chatTemplate = try r.string(v, sub)
-            case "eot_tokens": d.eotTokens = try r.stringList(v, sub)
             default:
                 if ignoredDatasetKeys.contains(name) { continue }
                 let near = (datasetKeys.union(ignoredDatasetKeys)).filter { AxolotlConfig.editDistance($0, name) <= 2 }.sorted().first

@@ -33,6 +33,7 @@ extension AxolotlConfig {
         },
         "tokens": { c, n, r in c.tokens = try r.stringList(n, "tokens") },
         "chat_template": { c, n, r in c.chatTemplate = try r.string(n, "chat_template") },
+        "eot_tokens": { c, n, r in c.eotTokens = try r.stringList(n, "eot_tokens") },
         "chat_template_jinja": { _, n, r in
             throw r.error("chat_template_jinja", n, "flow renders its built-in templates in Swift and has no Jinja engine; set chat_template to one of \(AxolotlChatTemplate.allCases.map(\.rawValue).joined(separator: ", "))")
         },

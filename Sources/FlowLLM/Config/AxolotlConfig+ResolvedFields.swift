@@ -13,6 +13,7 @@ extension AxolotlConfig {
             "special_tokens": specialTokens.sorted { $0.key < $1.key }.map { "\($0.key)=\(DatasetConfig.quoted($0.value))" }.joined(separator: ", "),
             "tokens": "[" + tokens.map(DatasetConfig.quoted).joined(separator: ", ") + "]",
             "chat_template": opt(chatTemplate), "seed": "\(seed)",
+            "eot_tokens": eotTokens.map { "[" + $0.map(DatasetConfig.quoted).joined(separator: ", ") + "]" } ?? "unset",
             "excess_length_strategy": excessLengthStrategy.rawValue, "min_sample_len": "\(minSampleLen)",
             "shuffle_merged_datasets": "\(shuffleMergedDatasets)",
             "adapter": opt(adapter), "lora_r": opt(loraR), "lora_alpha": opt(loraAlpha),
@@ -37,7 +38,7 @@ extension AxolotlConfig {
     public func preprocessingFingerprintFields() -> [(String, String)] {
         let all = resolvedFields()
         let keys = ["sequence_len", "sample_packing", "eval_sample_packing", "pad_to_sequence_len", "train_on_inputs",
-                    "special_tokens", "tokens", "chat_template", "seed", "excess_length_strategy", "min_sample_len",
+                    "special_tokens", "tokens", "chat_template", "eot_tokens", "seed", "excess_length_strategy", "min_sample_len",
                     "shuffle_merged_datasets", "val_set_size"]
         var out = keys.map { ($0, all[$0] ?? "") }
         // The path is left out: the data digest stands for the content wherever it lives.

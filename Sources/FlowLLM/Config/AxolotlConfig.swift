@@ -46,6 +46,8 @@ public struct AxolotlConfig: Sendable, Equatable {
     public var tokens: [String] = []
     /// `chat_template`.
     public var chatTemplate: String?
+    /// `eot_tokens`: tokens that end a chat turn (default: EOS).
+    public var eotTokens: [String]?
     /// `seed`.
     public var seed = 42
     /// `excess_length_strategy`.

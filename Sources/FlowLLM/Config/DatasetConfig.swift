@@ -46,7 +46,7 @@ public struct DatasetConfig: Sendable, Equatable {
     /// `field` for `completion` (default `text`).
     public var field: String?
     /// Chat keys: `field_messages`, `field_system`, `message_property_mappings`, `roles`,
-    /// `roles_to_train`, `train_on_eos`, `chat_template`, `eot_tokens`.
+    /// `roles_to_train`, `train_on_eos`, `train_on_eot`, `chat_template`.
     public var fieldMessages: String?, fieldSystem: String?
     /// `message_property_mappings`.
     public var messagePropertyMappings: [String: String] = [:]
@@ -56,10 +56,10 @@ public struct DatasetConfig: Sendable, Equatable {
     public var rolesToTrain: [String]?
     /// `train_on_eos`.
     public var trainOnEOS: String?
+    /// `train_on_eot` (default: as `train_on_eos`).
+    public var trainOnEOT: String?
     /// `chat_template`.
     public var chatTemplate: String?
-    /// `eot_tokens`.
-    public var eotTokens: [String] = []
     /// The line of the entry in the config, for errors.
     public var line: Int?
 
@@ -81,7 +81,7 @@ public struct DatasetConfig: Sendable, Equatable {
         parts.append("roles_to_train=\((rolesToTrain ?? ["assistant"]).joined(separator: "|"))")
         parts.append("train_on_eos=\(trainOnEOS ?? "turn")")
         parts.append("chat_template=\(chatTemplate ?? "")")
-        parts.append("eot_tokens=\(eotTokens.map(DatasetConfig.quoted).joined(separator: "|"))")
+        parts.append("train_on_eot=\(trainOnEOT ?? "")")
         return parts.joined(separator: ",")
     }
 }

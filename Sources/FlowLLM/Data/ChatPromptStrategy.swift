@@ -24,6 +24,8 @@ public struct ChatDatasetFormat: Sendable, Equatable {
     public var rolesToTrain: Set<String> = ["assistant"]
     /// `train_on_eos`.
     public var trainOnEOS: TrainOnEOS = .turn
+    /// `train_on_eot`; nil follows `train_on_eos`.
+    public var trainOnEOT: TrainOnEOS? = nil
     /// The template.
     public var template: AxolotlChatTemplate = .chatml
 
@@ -81,39 +83,48 @@ public struct ChatDatasetFormat: Sendable, Equatable {
 
 /// Chat datasets, masked per turn like Axolotl's `chat_template` strategy: the conversation is rendered and
 /// tokenized whole; each turn's content span is found by diffing the tokens of the conversation up to that
-/// turn against the same with the turn's content replaced by a dummy; trained turns' spans get labels, and
-/// an EOS within 3 tokens after a turn is trained per `train_on_eos`.
+/// turn against the same with the turn's content replaced by a dummy. A turn is trained when its `training`
+/// flag says so, else with `train_on_inputs` or a role in `roles_to_train`. The first EOS, and separately the
+/// first end-of-turn token (`eot_tokens`, default EOS), within 3 tokens after a turn are trained per
+/// `train_on_eos` / `train_on_eot`.
 public struct ChatPromptStrategy: DatasetPromptStrategy {
     /// Row layout, roles, template, training rules.
     public let format: ChatDatasetFormat
     /// Tokenizer and label rules.
     public let context: PromptTokenizationContext
-    /// Ids that end a turn (EOS, plus `eot_tokens`).
+    /// Ids that end a turn (`eot_tokens`; EOS when none are given).
     public let endOfTurnIDs: Set<Int32>
 
-    /// A strategy.
-    public init(format: ChatDatasetFormat, context: PromptTokenizationContext, extraEndOfTurnIDs: [Int32] = []) {
+    /// A strategy; `endOfTurnIDs` nil means the EOS id.
+    public init(format: ChatDatasetFormat, context: PromptTokenizationContext, endOfTurnIDs: [Int32]? = nil) {
         self.format = format
         self.context = context
-        self.endOfTurnIDs = Set(extraEndOfTurnIDs + (context.eosID.map { [$0] } ?? []))
+        self.endOfTurnIDs = Set(endOfTurnIDs ?? (context.eosID.map { [$0] } ?? []))
     }
 
     public func tokenize(_ row: DatasetRow) throws -> [TokenizedExample] {
         let messages = try format.messages(of: row)
         let ids = try encode(messages, row: row)
         var labels = [Int32](repeating: TokenizedExample.ignoredLabel, count: ids.count)
-        var lastEOS = -1
+        let trainOnEOT = format.trainOnEOT ?? format.trainOnEOS
+        let eos: Set<Int32> = context.eosID.map { [$0] } ?? []
+        let passes = [(eos, format.trainOnEOS), (endOfTurnIDs, trainOnEOT)]
+        var lastIndex = [-1, -1]
         for (index, message) in messages.enumerated() {
-            let train = message.training ?? format.rolesToTrain.contains(message.role)
-            guard train || format.trainOnEOS == .all || format.trainOnEOS == .last else { continue }
+            let train = message.training ?? (context.trainOnInputs || format.rolesToTrain.contains(message.role))
+            // Axolotl skips locating untrained turns unless their end tokens are trained too (`all`).
+            guard train || format.trainOnEOS == .all || trainOnEOT == .all else { continue }
             guard let (start, end) = try turnSpan(messages, index, row: row) else { continue }
             if train { for i in start..<min(end, ids.count) { labels[i] = ids[i] } }
-            if let eos = (end..<ids.count).first(where: { endOfTurnIDs.contains(ids[$0]) }), eos - end <= 3 {
-                lastEOS = eos
-                if format.trainOnEOS == .all || (format.trainOnEOS == .turn && train) { labels[eos] = ids[eos] }
+            for (pass, (tokens, rule)) in passes.enumerated() {
+                guard let at = (end..<ids.count).first(where: { tokens.contains(ids[$0]) }), at - end <= 3 else { continue }
+                lastIndex[pass] = at
+                if rule == .all || (rule == .turn && train) { labels[at] = ids[at] }
             }
         }
-        if format.trainOnEOS == .last, lastEOS >= 0 { labels[lastEOS] = ids[lastEOS] }
+        for (pass, (_, rule)) in passes.enumerated() where rule == .last && lastIndex[pass] >= 0 {
+            labels[lastIndex[pass]] = ids[lastIndex[pass]]
+        }
         return [TokenizedExample(inputIDs: ids, labels: labels, sourceLine: row.line)]
     }
 

@@ -17,10 +17,10 @@ public enum DatasetPromptStrategyFactory {
             let base = parts.first ?? name, style = parts.count > 1 ? parts[1] : nil
             switch base {
             case "alpaca":
-                if let style, style != "alpaca" {
-                    throw DatasetError("\(at): dataset type `\(name)`: flow knows the `alpaca` style only; use `type: alpaca` or `type: chat_template`")
+                guard let format = InstructPromptFormat.alpaca(style: style ?? "instruct") else {
+                    throw DatasetError("\(at): dataset type `\(name)`: alpaca styles are instruct, chat, chatml and phi")
                 }
-                return InstructPromptStrategy(format: .alpaca, context: context)
+                return InstructPromptStrategy(format: format, context: context)
             case "completion":
                 return CompletionPromptStrategy(field: dataset.field ?? "text", context: context)
             case "input_output":
@@ -28,13 +28,13 @@ public enum DatasetPromptStrategyFactory {
             case "chat_template", "sharegpt":
                 var f = base == "sharegpt" ? ChatDatasetFormat.shareGPT : ChatDatasetFormat()
                 try configure(&f, from: dataset, in: config, context: context, at: at)
-                let eot = try dataset.eotTokens.map { token -> Int32 in
+                let eot = try config.eotTokens?.map { token -> Int32 in
                     guard let id = context.tokenizer.id(forToken: token) else {
-                        throw DatasetError("\(at): eot_tokens: `\(token)` is not a single token of the tokenizer; list tokens the vocabulary has")
+                        throw DatasetError("\(config.sourceFile): eot_tokens: `\(token)` is not a single token of the tokenizer; add it under `tokens:` or list tokens the vocabulary has")
                     }
                     return id
                 }
-                return ChatPromptStrategy(format: f, context: context, extraEndOfTurnIDs: eot)
+                return ChatPromptStrategy(format: f, context: context, endOfTurnIDs: eot)
             default:
                 throw DatasetError("\(at): unknown dataset type `\(name)`; known types: \(AxolotlConfig.knownDatasetTypes.joined(separator: ", ")), or a mapping with field_instruction/format")
             }
@@ -52,8 +52,10 @@ public enum DatasetPromptStrategyFactory {
             f.roleMap = [:]
             for (role, sources) in d.roles { for s in sources { f.roleMap[s] = role } }
         }
-        if let v = d.rolesToTrain { f.rolesToTrain = Set(v) }
+        // Axolotl maps `roles_to_train` through the role map, so `gpt` means `assistant`.
+        if let v = d.rolesToTrain { f.rolesToTrain = Set(v.map { f.roleMap[$0] ?? $0 }) }
         if let v = d.trainOnEOS { f.trainOnEOS = TrainOnEOS(rawValue: v) ?? .turn }
+        if let v = d.trainOnEOT { f.trainOnEOT = TrainOnEOS(rawValue: v) }
         f.template = try resolveTemplate(d.chatTemplate ?? config.chatTemplate ?? "tokenizer_default",
                                          tokenizer: context.tokenizer, at: at)
     }

@@ -11,17 +11,37 @@ public struct InstructPromptFormat: Sendable, Equatable {
     /// Alpaca's fixed system texts, with and without input; nil for user-defined formats.
     public var fixedSystemWithInput: String? = nil, fixedSystemWithoutInput: String? = nil
 
-    /// Axolotl's `alpaca` prompter.
-    public static let alpaca: InstructPromptFormat = {
+    /// Axolotl's `alpaca` prompter (style `instruct`).
+    public static let alpaca = alpaca(style: "instruct")!
+
+    /// Axolotl's `alpaca:<style>` prompter: `instruct`, `chat`, `chatml` or `phi`; nil for other styles.
+    public static func alpaca(style: String) -> InstructPromptFormat? {
         var f = InstructPromptFormat()
-        f.format = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
-        f.noInputFormat = "### Instruction:\n{instruction}\n\n### Response:\n"
-        f.systemFormat = "{system}\n\n"
+        switch style {
+        case "instruct", "alpaca":
+            f.format = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
+            f.noInputFormat = "### Instruction:\n{instruction}\n\n### Response:\n"
+            f.systemFormat = "{system}\n\n"
+        case "chat":
+            f.format = "USER: {instruction}\n{input}\nASSISTANT:"
+            f.noInputFormat = "USER: {instruction}\nASSISTANT:"
+            f.systemFormat = "SYSTEM: {system}\n"
+        case "chatml":
+            f.format = "<|im_start|>user\n{instruction}\n{input}<|im_end|>\n<|im_start|>assistant\n"
+            f.noInputFormat = "<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n"
+            f.systemFormat = "<|im_start|>system\n{system}<|im_end|>\n"
+        case "phi":
+            f.format = "<|user|>\n{instruction}<|end|>{input}<|assistant|>"
+            f.noInputFormat = "<|user|>\n{instruction}<|end|>\n<|assistant|>\n"
+            f.systemFormat = "<|system|>\n{system}<|end|>\n"
+        default:
+            return nil
+        }
         f.rowCarriesSystem = false
         f.fixedSystemWithInput = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request."
         f.fixedSystemWithoutInput = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
         return f
-    }()
+    }
 
     /// A user-defined format with Axolotl's defaults.
     public init() {}
