@@ -16,32 +16,25 @@ public struct InstructPromptFormat: Sendable, Equatable {
 
     /// Axolotl's `alpaca:<style>` prompter: `instruct`, `chat`, `chatml` or `phi`; nil for other styles.
     public static func alpaca(style: String) -> InstructPromptFormat? {
+        guard let layout = alpacaStyles[style == "alpaca" ? "instruct" : style] else { return nil }
         var f = InstructPromptFormat()
-        switch style {
-        case "instruct", "alpaca":
-            f.format = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
-            f.noInputFormat = "### Instruction:\n{instruction}\n\n### Response:\n"
-            f.systemFormat = "{system}\n\n"
-        case "chat":
-            f.format = "USER: {instruction}\n{input}\nASSISTANT:"
-            f.noInputFormat = "USER: {instruction}\nASSISTANT:"
-            f.systemFormat = "SYSTEM: {system}\n"
-        case "chatml":
-            f.format = "<|im_start|>user\n{instruction}\n{input}<|im_end|>\n<|im_start|>assistant\n"
-            f.noInputFormat = "<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n"
-            f.systemFormat = "<|im_start|>system\n{system}<|im_end|>\n"
-        case "phi":
-            f.format = "<|user|>\n{instruction}<|end|>{input}<|assistant|>"
-            f.noInputFormat = "<|user|>\n{instruction}<|end|>\n<|assistant|>\n"
-            f.systemFormat = "<|system|>\n{system}<|end|>\n"
-        default:
-            return nil
-        }
+        (f.format, f.noInputFormat, f.systemFormat) = layout
         f.rowCarriesSystem = false
         f.fixedSystemWithInput = "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request."
         f.fixedSystemWithoutInput = "Below is an instruction that describes a task. Write a response that appropriately completes the request."
         return f
     }
+
+    /// Axolotl's `AlpacaPrompter` styles: (turn with input, turn without input, system format).
+    private static let alpacaStyles: [String: (String, String, String)] = [
+        "instruct": ("### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
+                     "### Instruction:\n{instruction}\n\n### Response:\n", "{system}\n\n"),
+        "chat": ("USER: {instruction}\n{input}\nASSISTANT:", "USER: {instruction}\nASSISTANT:", "SYSTEM: {system}\n"),
+        "chatml": ("<|im_start|>user\n{instruction}\n{input}<|im_end|>\n<|im_start|>assistant\n",
+                   "<|im_start|>user\n{instruction}<|im_end|>\n<|im_start|>assistant\n", "<|im_start|>system\n{system}<|im_end|>\n"),
+        "phi": ("<|user|>\n{instruction}<|end|>{input}<|assistant|>", "<|user|>\n{instruction}<|end|>\n<|assistant|>\n",
+                "<|system|>\n{system}<|end|>\n"),
+    ]
 
     /// A user-defined format with Axolotl's defaults.
     public init() {}
