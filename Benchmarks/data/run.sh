@@ -11,3 +11,8 @@ FLOW_DATA_BENCHMARK=1 swift test -c release --skip-build --scratch-path .build-d
 echo "== OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset"
 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE FLOW_DATA_BENCHMARK=1 swift test -c release --skip-build \
     --scratch-path .build-data-release --filter preprocessingBenchmarkSQLQA 2>&1 | grep data-benchmark
+# Axolotl's side (same tokenizer, same rows), when its environment is there (see axolotl_tokenize.py).
+if [ -n "$AXOLOTL_PYTHON" ]; then
+    PYTHONPATH="${AXOLOTL_PYTHONPATH:-/tmp/axolotl-pkgs}:scripts/fixtures" "$AXOLOTL_PYTHON" \
+        Benchmarks/data/axolotl_tokenize.py 2>/dev/null | grep '^axolotl'
+fi

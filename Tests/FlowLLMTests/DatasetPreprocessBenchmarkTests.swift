@@ -31,7 +31,7 @@ func preprocessingBenchmarkSQLQA() throws {
         print("""
             data-benchmark \(name) \(overrides.joined(separator: " ")): \(rows) rows; whole run (prepare + write) \
             best \(fmt(best)) s = \(Int(Double(rows) / best)) examples/s, median \(fmt(median)) s = \(Int(Double(rows) / median)) examples/s; \
-            prepare only best \(fmt(prepareTimes.min() ?? 0)) s; JSONL parse alone \(fmt(readTime)) s
+            prepare only (no write) best \(fmt(prepareTimes.min() ?? 0)) s = \(Int(Double(rows) / (prepareTimes.min() ?? 1))) examples/s; JSONL parse alone \(fmt(readTime)) s
             """)
         #expect(rows == 4000)  // 3,999 newlines: the last line has none
     }
