@@ -12,8 +12,12 @@ private struct AxolotlReference: Decodable {
         var examples: [Example]
     }
     struct Encoding: Decodable { var text: String; var added_tokens: [String]; var with_special: [Int32]; var without_special: [Int32] }
+    struct Permutation: Decodable { var seed: UInt64; var count: Int; var permutation: [Int] }
+    struct Split: Decodable { var seed: Int; var count: Int; var val_set_size: Double; var eval_rows: [Int] }
     var cases: [Case]
     var encodings: [Encoding]
+    var permutations: [Permutation]
+    var split: Split
 
     static func load() throws -> AxolotlReference {
         try JSONDecoder().decode(AxolotlReference.self, from: Data(contentsOf: DataTests.fixture("axolotl_reference.json")))
@@ -42,4 +46,26 @@ private struct AxolotlReference: Decodable {
             #expect(mine.labels == theirs.labels, "\(c.name): labels of line \(mine.sourceLine)")
         }
     }
+}
+
+@Test func shuffleIsNumpysDefaultRNGPermutation() throws {
+    let permutations = try AxolotlReference.load().permutations
+    #expect(permutations.count == 20)
+    for p in permutations {
+        var shuffle = DatasetShuffle(seed: p.seed)
+        #expect(shuffle.permutation(p.count) == p.permutation, "seed \(p.seed), n \(p.count)")
+    }
+}
+
+@Test func evalSplitIsTheRowsAxolotlPutsInItsEvalSet() throws {
+    let split = try AxolotlReference.load().split
+    let dir = try DataTests.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let lines = (0..<split.count).map { #"{"instruction": "q\#($0)", "output": "a\#($0)"}"# }
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: dir.appendingPathComponent("rows.jsonl"))
+    let config = try AxolotlConfig.parse(yaml: "seed: \(split.seed)\nval_set_size: \(split.val_set_size)\ndatasets:\n  - path: rows.jsonl\n    type: alpaca\n")
+    let result = try Preprocessor(config: config, tokenizer: DatasetTestTokenizer(), baseDirectory: dir).prepare()
+    // Line n holds row n − 1.
+    #expect(result.eval.sourceLines.map { Int($0) - 1 } == split.eval_rows)
+    #expect(result.train.exampleCount == split.count - split.eval_rows.count)
 }

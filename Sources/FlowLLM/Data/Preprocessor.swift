@@ -82,25 +82,27 @@ public struct Preprocessor: Sendable {
         let context = try tokenizationContext()
         var stats = PreprocessingStats()
         stats.warnings = missingTokenWarnings()
-        let (kept, lengths, dropped, firstFile) = try tokenizeAndFilter(context: context, rowLimit: rowLimit, stats: &stats)
+        let (examples, firstFile) = try tokenizeAll(context: context, rowLimit: rowLimit, stats: &stats)
         guard stats.rowsRead > 0 else { throw DatasetError("\(firstFile): no rows; the dataset is empty") }
+        let lengths = examples.map(\.inputIDs.count)
         stats.examplesTokenized = lengths.count
         stats.lengthHistogram = PreprocessingStats.histogram(lengths, sequenceLen: config.sequenceLen)
+        if config.excessLengthStrategy == .truncate { stats.truncated = lengths.filter { $0 > config.sequenceLen }.count }
+        // Axolotl's order: shuffle the merged examples with `seed`, then filter, then split off the last rows.
+        var shuffle = DatasetShuffle(seed: UInt64(bitPattern: Int64(config.seed)))
+        let ordered = config.shuffleMergedDatasets ? shuffle.shuffled(examples) : examples
+        let filter = ExampleLengthFilter(sequenceLen: config.sequenceLen, minLength: config.minSampleLen, strategy: config.excessLengthStrategy)
+        let (kept, dropped) = try filter.apply(ordered, file: firstFile)
         stats.examplesKept = kept.count
         stats.dropped = Dictionary(uniqueKeysWithValues: dropped.map { ($0.key.rawValue, $0.value) })
         if kept.isEmpty { throw DatasetError(emptyResultMessage(total: lengths.count, dropped: dropped, file: firstFile)) }
 
-        var order = Array(kept.indices)
-        if config.shuffleMergedDatasets {
-            var rng = DatasetShuffle(seed: UInt64(bitPattern: Int64(config.seed)))
-            order = rng.shuffled(order)
-        }
         let evalCount = config.evalRowCount(of: kept.count)
         if evalCount >= kept.count {
             throw DatasetError("\(config.sourceFile): val_set_size \(config.valSetSize) takes all \(kept.count) examples for evaluation; lower it")
         }
-        let trainExamples = order[..<(order.count - evalCount)].map { kept[$0] }
-        let evalExamples = order[(order.count - evalCount)...].map { kept[$0] }
+        let trainExamples = Array(kept[..<(kept.count - evalCount)])
+        let evalExamples = Array(kept[(kept.count - evalCount)...])
         let train = PreparedSplit(examples: trainExamples, packing: config.samplePacking, sequenceLen: config.sequenceLen)
         let eval = PreparedSplit(examples: evalExamples, packing: config.effectiveEvalSamplePacking, sequenceLen: config.sequenceLen)
 
@@ -144,37 +146,31 @@ public struct Preprocessor: Sendable {
                                                stats: result.stats, preview: result.preview)
     }
 
-    /// Every row of every dataset tokenized and length-filtered; `stats` gets rows read and truncations.
-    private func tokenizeAndFilter(context: PromptTokenizationContext, rowLimit: Int?, stats: inout PreprocessingStats) throws
-        -> (kept: [TokenizedExample], lengths: [Int], dropped: [ExampleDropReason: Int], firstFile: String) {
-            let filter = ExampleLengthFilter(sequenceLen: config.sequenceLen, minLength: config.minSampleLen, strategy: config.excessLengthStrategy)
-            var kept: [TokenizedExample] = [], lengths: [Int] = []
-            var dropped: [ExampleDropReason: Int] = [:]
-            let files = try dataFiles()
-            var firstFile = ""
-            for (dataset, urls) in zip(config.datasets, files) {
-                let strategy = try DatasetPromptStrategyFactory.make(for: dataset, in: config, context: context)
-                for url in urls {
-                    if firstFile.isEmpty { firstFile = url.path }
-                    let rows = try JSONLDatasetReader.read(url, limit: rowLimit)
-                    stats.rowsRead += rows.count
-                    var examples: [TokenizedExample] = []
-                    for (index, row) in rows.enumerated() {
-                        examples += try strategy.tokenize(row)
-                        if index % 256 == 255 { onProgress?(stats.rowsRead - rows.count + index + 1, stats.rowsRead) }
-                    }
-                    onProgress?(stats.rowsRead, stats.rowsRead)
-                    // Filtered per file so a `raise` names the file the example came from.
-                    lengths += examples.map(\.inputIDs.count)
-                    if config.excessLengthStrategy == .truncate {
-                        stats.truncated += examples.filter { $0.inputIDs.count > config.sequenceLen }.count
-                    }
-                    let (fileKept, fileDropped) = try filter.apply(examples, file: url.path)
-                    kept += fileKept
-                    dropped.merge(fileDropped, uniquingKeysWith: +)
+    /// Every row of every dataset tokenized, in file order; `raise` is checked per file so its error names it.
+    private func tokenizeAll(context: PromptTokenizationContext, rowLimit: Int?, stats: inout PreprocessingStats) throws
+        -> (examples: [TokenizedExample], firstFile: String) {
+        var all: [TokenizedExample] = []
+        let files = try dataFiles()
+        var firstFile = ""
+        for (dataset, urls) in zip(config.datasets, files) {
+            let strategy = try DatasetPromptStrategyFactory.make(for: dataset, in: config, context: context)
+            for url in urls {
+                if firstFile.isEmpty { firstFile = url.path }
+                let rows = try JSONLDatasetReader.read(url, limit: rowLimit)
+                stats.rowsRead += rows.count
+                var examples: [TokenizedExample] = []
+                for (index, row) in rows.enumerated() {
+                    examples += try strategy.tokenize(row)
+                    if index % 256 == 255 { onProgress?(stats.rowsRead - rows.count + index + 1, stats.rowsRead) }
                 }
+                onProgress?(stats.rowsRead, stats.rowsRead)
+                if config.excessLengthStrategy == .raise {
+                    _ = try ExampleLengthFilter(sequenceLen: config.sequenceLen, minLength: 0, strategy: .raise).apply(examples, file: url.path)
+                }
+                all += examples
             }
-        return (kept, lengths, dropped, firstFile)
+        }
+        return (all, firstFile)
     }
 
     private func missingTokenWarnings() -> [String] {
