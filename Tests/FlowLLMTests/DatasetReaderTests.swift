@@ -33,3 +33,10 @@ import FlowLLM
     #expect(row.fields["n"]?.text == "1")
     #expect(row.fields["x"]?.text == "2.5")
 }
+
+@Test func byteOrderMarkAndCRLFLinesAreRead() throws {
+    let data = Data([0xEF, 0xBB, 0xBF] + Array("{\"text\": \"a\"}\r\n{\"text\": \"b\"}\r\n".utf8))
+    let rows = try JSONLDatasetReader.parse(data, file: "w.jsonl")
+    #expect(rows.map(\.fields["text"]) == [.string("a"), .string("b")])
+    #expect(rows.map(\.line) == [1, 2])
+}

@@ -16,6 +16,8 @@ public enum JSONLDatasetReader {
         var rows: [DatasetRow] = []
         var lineNumber = 0
         var start = data.startIndex
+        // Editors on Windows often start UTF-8 files with a byte-order mark; JSON does not allow one.
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { start = data.index(start, offsetBy: 3) }
         let newline = UInt8(ascii: "\n")
         while start < data.endIndex {
             if let limit, rows.count >= limit { break }
