@@ -121,3 +121,12 @@ private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n   
     }
     #expect(error?.message.hasPrefix("test.jsonl:3: messages[0] has role `narrator`") == true)
 }
+
+@Test func systemColumnYieldsToAConversationsOwnSystemTurnAndCanBeDropped() throws {
+    let tok = DatasetTestTokenizer(eos: "<|im_end|>")
+    let row = try DataTests.row(#"{"system": "Column", "messages": [{"role": "system", "content": "Own"}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}]}"#)
+    let e = try #require(try DataTests.strategy(chatml, tokenizer: tok).tokenize(row).first)
+    #expect(tok.decode(e.inputIDs, skipSpecialTokens: false).hasPrefix("<|im_start|>system\nOwn<|im_end|>\n<|im_start|>user"))
+    let dropped = try #require(try DataTests.strategy(chatml + "    drop_system_message: true\n", tokenizer: tok).tokenize(row).first)
+    #expect(tok.decode(dropped.inputIDs, skipSpecialTokens: false) == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n")
+}

@@ -7,11 +7,11 @@ extension AxolotlConfig {
     static let datasetKeys: Set<String> = [
         "path", "type", "ds_type", "data_files", "split", "name", "field", "field_messages", "field_system",
         "message_property_mappings", "message_field_role", "message_field_content", "message_field_training",
-        "roles", "roles_to_train", "train_on_eos", "train_on_eot", "chat_template",
+        "roles", "roles_to_train", "train_on_eos", "train_on_eot", "chat_template", "drop_system_message",
     ]
     /// Dataset keys that only matter for hub downloads or GPU runs.
     static let ignoredDatasetKeys: Set<String> = [
-        "shards", "shards_idx", "revision", "trust_remote_code", "preprocess_shards", "drop_system_message",
+        "shards", "shards_idx", "revision", "trust_remote_code", "preprocess_shards",
         "conversation", "train_on_split", "data_dir", "storage_options", "temperature",
     ]
     static let userDefinedKeys: Set<String> = [
@@ -57,6 +57,7 @@ extension AxolotlConfig {
                 guard TrainOnEOS(rawValue: s) != nil else { throw r.error(sub, v, "`\(s)` is not one of turn, all, last, none") }
                 if name == "train_on_eos" { d.trainOnEOS = s } else { d.trainOnEOT = s }
             case "chat_template": d.chatTemplate = try r.string(v, sub)
+            case "drop_system_message": d.dropSystemMessage = try r.bool(v, sub)
             default:
                 if ignoredDatasetKeys.contains(name) { continue }
                 let near = (datasetKeys.union(ignoredDatasetKeys)).filter { AxolotlConfig.editDistance($0, name) <= 2 }.sorted().first

@@ -58,6 +58,8 @@ public struct DatasetConfig: Sendable, Equatable {
     public var trainOnEOS: String?
     /// `train_on_eot` (default: as `train_on_eos`).
     public var trainOnEOT: String?
+    /// `drop_system_message`.
+    public var dropSystemMessage = false
     /// `chat_template`.
     public var chatTemplate: String?
     /// The line of the entry in the config, for errors.
@@ -82,6 +84,7 @@ public struct DatasetConfig: Sendable, Equatable {
         parts.append("train_on_eos=\(trainOnEOS ?? "turn")")
         parts.append("chat_template=\(chatTemplate ?? "")")
         parts.append("train_on_eot=\(trainOnEOT ?? "")")
+        parts.append("drop_system_message=\(dropSystemMessage)")
         return parts.joined(separator: ",")
     }
 }

@@ -28,6 +28,8 @@ public struct ChatDatasetFormat: Sendable, Equatable {
     public var trainOnEOT: TrainOnEOS? = nil
     /// The template.
     public var template: AxolotlChatTemplate = .chatml
+    /// `drop_system_message`: leave out a leading system turn.
+    public var dropSystemMessage = false
 
     /// Axolotl's default role mapping.
     public static let defaultRoleMap = [
@@ -54,9 +56,6 @@ public struct ChatDatasetFormat: Sendable, Equatable {
                                "row has no `\(fieldMessages)` array (chat); it has \(row.fieldList). Set `field_messages` to the column holding the conversation.")
         }
         var messages: [ChatTemplateMessage] = []
-        if let system = try row.optionalText(fieldSystem), !system.isEmpty {
-            messages.append(ChatTemplateMessage(role: "system", content: system))
-        }
         for (index, item) in items.enumerated() {
             guard case .object(let fields) = item else {
                 throw DatasetError(file: row.file, line: row.line, "\(fieldMessages)[\(index)] is a \(item.kindName), expected an object")
@@ -77,6 +76,11 @@ public struct ChatDatasetFormat: Sendable, Equatable {
             if case .bool(let b)? = fields[trainingProperty] { training = b }
             messages.append(ChatTemplateMessage(role: mapped, content: content, training: training))
         }
+        // As Axolotl: a top-level system column (even empty) opens the conversation unless it already has one.
+        if messages.first?.role != "system", let system = try row.optionalText(fieldSystem) {
+            messages.insert(ChatTemplateMessage(role: "system", content: system), at: 0)
+        }
+        if dropSystemMessage, messages.first?.role == "system" { messages.removeFirst() }
         return messages
     }
 }

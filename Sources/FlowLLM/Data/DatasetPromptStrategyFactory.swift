@@ -56,6 +56,7 @@ public enum DatasetPromptStrategyFactory {
         if let v = d.rolesToTrain { f.rolesToTrain = Set(v.map { f.roleMap[$0] ?? $0 }) }
         if let v = d.trainOnEOS { f.trainOnEOS = TrainOnEOS(rawValue: v) ?? .turn }
         if let v = d.trainOnEOT { f.trainOnEOT = TrainOnEOS(rawValue: v) }
+        f.dropSystemMessage = d.dropSystemMessage
         f.template = try resolveTemplate(d.chatTemplate ?? config.chatTemplate ?? "tokenizer_default",
                                          tokenizer: context.tokenizer, at: at)
     }
