@@ -114,12 +114,14 @@ private let chatml = "datasets:\n  - path: x.jsonl\n    type: chat_template\n   
     #expect(none?.message.contains("the tokenizer has no chat_template") == true)
 }
 
-@Test func unmappedRoleNamesTheRoleAndTheFix() throws {
-    let s = try DataTests.strategy(chatml)
-    let error = #expect(throws: DatasetError.self) {
-        try s.tokenize(DataTests.row(#"{"messages": [{"role": "narrator", "content": "Once"}]}"#, line: 3))
-    }
-    #expect(error?.message.hasPrefix("test.jsonl:3: messages[0] has role `narrator`") == true)
+@Test func unmappedRolesPassThroughAndTrainingFlagsNeedTheirField() throws {
+    let tok = DatasetTestTokenizer(eos: "<|im_end|>")
+    let row = try DataTests.row(#"{"messages": [{"role": "narrator", "content": "Once"}, {"role": "assistant", "content": "Yo", "training": false}]}"#)
+    let e = try #require(try DataTests.strategy(chatml, tokenizer: tok).tokenize(row).first)
+    #expect(tok.decode(e.inputIDs, skipSpecialTokens: false) == "<|im_start|>narrator\nOnce<|im_end|>\n<|im_start|>assistant\nYo<|im_end|>\n")
+    #expect(DataTests.trainedTexts(e, tok) == ["Yo<|im_end|>"])  // `training` is not read by default
+    let flagged = try #require(try DataTests.strategy(chatml + "    message_field_training: training\n", tokenizer: tok).tokenize(row).first)
+    #expect(DataTests.trainedTexts(flagged, tok).isEmpty)
 }
 
 @Test func systemColumnYieldsToAConversationsOwnSystemTurnAndCanBeDropped() throws {

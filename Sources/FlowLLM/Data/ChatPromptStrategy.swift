@@ -16,8 +16,10 @@ public struct ChatDatasetFormat: Sendable, Equatable {
     public var fieldMessages = "messages"
     /// A top-level column whose text becomes a first system turn (`field_system`).
     public var fieldSystem = "system"
-    /// Message property names (`message_property_mappings`: role, content, training).
-    public var roleProperty = "role", contentProperty = "content", trainingProperty = "training"
+    /// Message property names (`message_property_mappings`: role, content).
+    public var roleProperty = "role", contentProperty = "content"
+    /// The per-message training flag (`message_field_training`); not read unless set, as in Axolotl.
+    public var trainingProperty: String? = nil
     /// Source role name → template role (`roles` overrides the default).
     public var roleMap: [String: String] = ChatDatasetFormat.defaultRoleMap
     /// Roles whose turns are trained (`roles_to_train`).
@@ -68,12 +70,10 @@ public struct ChatDatasetFormat: Sendable, Equatable {
                 throw DatasetError(file: row.file, line: row.line,
                                    "\(fieldMessages)[\(index)] has no string `\(contentProperty)`; it has \(fields.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")). Set message_property_mappings: {role: ..., content: ...}")
             }
-            guard let mapped = roleMap[role] else {
-                throw DatasetError(file: row.file, line: row.line,
-                                   "\(fieldMessages)[\(index)] has role `\(role)`, which is not mapped (known: \(roleMap.keys.sorted().joined(separator: ", "))); add it under the dataset's `roles`")
-            }
+            // Axolotl keeps a role its map does not know as it is.
+            let mapped = roleMap[role] ?? role
             var training: Bool? = nil
-            if case .bool(let b)? = fields[trainingProperty] { training = b }
+            if let trainingProperty, case .bool(let b)? = fields[trainingProperty] { training = b }
             messages.append(ChatTemplateMessage(role: mapped, content: content, training: training))
         }
         // As Axolotl: a top-level system column (even empty) opens the conversation unless it already has one.
