@@ -34,7 +34,10 @@ let package = Package(
             ]),
         .target(
             name: "FlowLLM",
-            dependencies: ["FlowKit", "COpenBLAS", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "FlowKit", "COpenBLAS", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .executableTarget(
             name: "flow",

@@ -1,11 +1,12 @@
 import ArgumentParser
 import FlowEngine
+import FlowKit
 import FlowLLM
 import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -52,6 +53,63 @@ struct LLMCommand: AsyncParsableCommand {
             Terminal.line(ids.map(String.init).joined(separator: " "))
             Terminal.line(pieces.map { "[\($0)]" }.joined(separator: " "))
             FileHandle.standardError.write(Data("\(ids.count) tokens\n".utf8))
+        }
+    }
+}
+
+struct PreprocessCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preprocess", abstract: "Prepare an Axolotl config's datasets: tokens, labels, packing, split.")
+
+    @Option(help: "An Axolotl YAML config.") var config: String
+    @Option(help: "Use this JSONL file instead of the config's dataset path.") var data: String?
+    @Option(name: .customLong("set"), help: "Override a config key: --set KEY=VALUE (repeatable).") var overrides: [String] = []
+    @Option(help: "A tokenizer.json or its folder (default: the config's tokenizer_config or base_model).") var tokenizer: String?
+    @Option(help: "Only the first N rows of each file.") var rows: Int?
+    @Option(help: "Where to write the prepared dataset.") var out: String
+
+    func run() async throws {
+        var step = Preprocess(config: config, data: data, overrides: overrides, tokenizer: tokenizer)
+        step.rowLimit = rows
+        do {
+            let manifest = try step.run(into: URL(fileURLWithPath: out), log: StepLog())
+            Terminal.line("wrote \(out): \(manifest.splits.map { "\($0.key) \($0.value.examples) examples" }.sorted().joined(separator: ", "))")
+        } catch let error as FlowError {
+            throw error
+        } catch {
+            throw FlowError.config("\(error)")
+        }
+    }
+}
+
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show prepared examples token by token: what is trained and what is masked.")
+
+    @Argument(help: "A prepared-data folder, or a ref such as last_run_prepared.") var target: String
+    @Option(help: "train or eval.") var split = "train"
+    @Option(help: "First example to show.") var start = 0
+    @Option(help: "How many examples.") var count = 3
+
+    func run() async throws {
+        var dir = URL(fileURLWithPath: target)
+        var cleanup: URL?
+        if !FileManager.default.fileExists(atPath: dir.path) {
+            let session = try Session()
+            let browser = StoreBrowser(project: session.project, database: session.database)
+            let resolved = try browser.resolve(target)
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("flow-inspect-\(getpid())")
+            try browser.get(resolved, to: tmp, force: true)
+            dir = tmp
+            cleanup = tmp
+        }
+        defer { if let cleanup { try? FileManager.default.removeItem(at: cleanup) } }
+        do {
+            let inspector = try DataInspector(directory: dir)
+            print(inspector.render(split: split, start: start, count: count, color: Terminal.colors), terminator: "")
+        } catch {
+            throw FlowError.config("\(target) is not a prepared dataset: \(error)", hint: "prepare one with `flow run --preproc-only` or `flow llm preprocess`")
         }
     }
 }

@@ -144,3 +144,6 @@ public final class Tokenizer: Sendable {
     /// A stable SHA-256 hex digest of the tokenizer's files plus any tokens added since, for cache keys.
     public var contentDigest: String { state.contentDigest }
 }
+
+/// The real tokenizer is what preprocessing tokenizes prompts and responses with.
+extension Tokenizer: PromptTokenizer {}

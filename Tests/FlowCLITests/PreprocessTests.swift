@@ -1,0 +1,67 @@
+import FlowEngine
+import FlowTesting
+import Foundation
+import Testing
+
+@Suite("preprocessing in a workflow") struct PreprocessTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let tokenizer = root.appendingPathComponent("Tests/FlowLLMTests/Fixtures/tokenizer/llama2").path
+    static let shared = root.deletingLastPathComponent().appendingPathComponent("shared/data")
+
+    @Test func preprocOnlyPreparesDataThatVolumeGetAndInspectShow() throws {
+        let p = try TemporaryProject("preprocess")
+        try p.write("Workflows/F.swift", """
+            import FlowKit
+            import FlowLLM
+            let f = Workflow("f") {
+                Param("config", default: "\(Self.shared.path)/axolotl-configs/mistral-memorize.yml")
+                Param("data", default: "\(Self.shared.path)/sqlqa.subsample.jsonl")
+                Function("preprocess") { ctx in
+                    try Preprocess(config: ctx.config, data: ctx.data, tokenizer: "\(Self.tokenizer)")
+                        .run(into: ctx.output("prepared"), progress: ctx.progress, log: ctx.log)
+                }
+                Command("train", "echo would train on {preprocess/prepared}").needs("preprocess")
+            }.preprocessing("preprocess")
+            """)
+        let run = try p.flow("run", "--preproc-only")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.database().steps(of: tag).map(\.name) == ["preprocess"])
+        let logs = try p.flow("logs", tag).stdout
+        #expect(logs.contains("prepared 32 training examples"))
+        #expect(logs.contains("GPU/runtime-only, ignored"))
+
+        #expect(try p.flow("volume", "get", "last_run_prepared", "prepared").status == 0)
+        let manifest = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: p.root.appendingPathComponent("prepared/manifest.json"))) as? [String: Any]
+        #expect(manifest?["sequenceLen"] as? Int == 4096 || manifest?["sequence_len"] as? Int == 4096)
+        #expect(FileManager.default.fileExists(atPath: p.root.appendingPathComponent("prepared/preview.jsonl").path))
+
+        let inspect = try p.flow("inspect", "last_run_prepared", "--count", "1")
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("{-<s>"))
+        #expect(inspect.stdout.contains("[/INST]-}{+"))
+        #expect(inspect.stdout.contains("[/SQL]"))
+
+        // Same config and data: cached; another data file: re-prepared.
+        #expect(try p.flow("run", "--preproc-only").status == 0)
+        #expect(try p.database().steps(of: try p.lastTag()).first?.status == .cached)
+        try p.write("small.jsonl", try String(contentsOf: Self.shared.appendingPathComponent("sqlqa.subsample.jsonl"), encoding: .utf8)
+            .split(separator: "\n").prefix(10).joined(separator: "\n") + "\n")
+        #expect(try p.flow("run", "--preproc-only", "--data", "small.jsonl").status == 0)
+        #expect(try p.database().steps(of: try p.lastTag()).first?.status == .succeeded)
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("prepared 5 training examples"))
+    }
+
+    @Test func aMalformedLineNamesTheFileAndLine() throws {
+        let p = try TemporaryProject("badline")
+        try p.write("bad.jsonl", "{\"question\": \"q\", \"context\": \"c\", \"answer\": \"a\"}\n{not json\n")
+        let out = try p.flow("llm", "preprocess", "--config", Self.shared.appendingPathComponent("axolotl-configs/mistral-memorize.yml").path,
+                             "--data", p.root.appendingPathComponent("bad.jsonl").path, "--tokenizer", Self.tokenizer,
+                             "--out", p.root.appendingPathComponent("out").path)
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("bad.jsonl:2"), "\(out.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: p.root.appendingPathComponent("out").path))
+    }
+}
