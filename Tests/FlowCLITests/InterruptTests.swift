@@ -56,3 +56,24 @@ import Testing
         #expect(out.stderr.contains("step 'huge' asks for 100000000 MiB"))
     }
 }
+
+@Suite("GPU placement") struct PlacementTests {
+    @Test func aStepNeedingGPUsNoHostHasFailsTheRunBeforeItStarts() throws {
+        let p = try TemporaryProject("gpu")
+        try p.write("Workflows/G.swift", """
+            import FlowKit
+            let g = Workflow("g") {
+                Command("prepare", "touch prepared")
+                Command("train", "touch trained").needs("prepare").gpu("H100:64", "A100-80GB:64")
+            }
+            """)
+        let out = try p.flow("run")
+        #expect(out.status == 2)
+        #expect(out.stderr.contains("step 'train' needs gpu H100:64 or A100-80GB:64"), "\(out.stderr)")
+        #expect(out.stderr.contains("host 'local' has"))
+        #expect(!FileManager.default.fileExists(atPath: p.root.appendingPathComponent("prepared").path))
+        #expect(try p.database().runs(limit: 1).isEmpty)
+        // Steps that need no GPU still run on their own.
+        #expect(try p.flow("run", "prepare").status == 0)
+    }
+}

@@ -103,6 +103,8 @@ public final class RunEngine: @unchecked Sendable {
         var status: [String: StepStatus] = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0, .waiting) })
         var free = slots
         var freeMemory = Self.physicalMemoryMiB
+        var freeGPUs = Set(plan.gpus.devices.map(\.index))
+        var heldGPUs: [String: [Int]] = [:]
         let cost: (String) -> Int = { name in
             let cpu = plan.graph.step(name)?.attributes.cpu ?? 1
             return min(self.slots, max(1, Int(cpu.rounded(.up))))
@@ -117,8 +119,17 @@ public final class RunEngine: @unchecked Sendable {
                     guard deps.allSatisfy({ status[$0] == .succeeded || status[$0] == .cached }) else { continue }
                     let need = cost(name), mem = memory(name)
                     guard need <= free, mem <= freeMemory else { continue }
+                    var devices: [Int] = []
+                    if let requests = plan.gpuRequests[name] {
+                        // Steps queue while the GPUs they need are busy.
+                        guard let picked = plan.gpus.allocate(requests, free: freeGPUs) else { continue }
+                        devices = picked
+                        freeGPUs.subtract(picked)
+                        heldGPUs[name] = picked
+                    }
                     free -= need
                     freeMemory -= mem
+                    context.assignGPUs(name, devices)
                     status[name] = .running
                     group.addTask { (name, await context.runAllAttempts(name)) }
                 }
@@ -127,6 +138,7 @@ public final class RunEngine: @unchecked Sendable {
             while let (name, outcome) = await group.next() {
                 free += cost(name)
                 freeMemory += memory(name)
+                freeGPUs.formUnion(heldGPUs.removeValue(forKey: name) ?? [])
                 switch outcome {
                 case .succeeded:
                     status[name] = .succeeded

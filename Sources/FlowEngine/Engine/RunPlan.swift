@@ -18,6 +18,10 @@ public struct RunPlan: Sendable {
     public let useCache: Bool
     /// The workflow file's text per step, for cache keys.
     public let source: WorkflowSource
+    /// Each GPU step's requests (fallbacks in order).
+    public let gpuRequests: [String: [GPURequest]]
+    /// The GPUs of the machine the steps run on.
+    public let gpus: GPUInventory
 
     public var workflow: WorkflowSpec { loaded.spec }
 
@@ -88,6 +92,23 @@ public struct RunPlan: Sendable {
                     hint: "lower .memory(...) or run the step on a bigger host")
             }
         }
+        var gpuRequests: [String: [GPURequest]] = [:]
+        let gpus = GPUInventory.probeLocal()
+        var unsatisfiable: [String] = []
+        for name in steps {
+            guard let specs = graph.step(name)?.attributes.gpu, !specs.isEmpty else { continue }
+            let requests = try specs.map { try GPURequest($0, step: name) }
+            gpuRequests[name] = requests
+            if gpus.firstSatisfiable(requests) == nil {
+                unsatisfiable.append("step '\(name)' needs gpu \(specs.joined(separator: " or "))")
+            }
+        }
+        if !unsatisfiable.isEmpty {
+            throw FlowError.config(
+                "no host can run this plan:\n  - " + unsatisfiable.joined(separator: "\n  - ")
+                    + "\n  host 'local' has \(gpus.summary)",
+                hint: "run on a GPU host (--host NAME with hosts.toml), or drop .gpu(...) to run on the CPU")
+        }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
         let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
         for f in request.force where graph.step(f) == nil {
@@ -96,6 +117,7 @@ public struct RunPlan: Sendable {
         }
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
                        targets: targets.isEmpty ? graph.defaultTargets : targets, force: Set(request.force),
-                       useCache: !request.noCache, source: WorkflowSource(spec: spec))
+                       useCache: !request.noCache, source: WorkflowSource(spec: spec), gpuRequests: gpuRequests,
+                       gpus: gpus)
     }
 }

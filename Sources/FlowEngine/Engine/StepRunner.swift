@@ -12,6 +12,10 @@ struct StepRunner: Sendable {
     let redactor: Redactor
     let runLog: LogWriter?
     let onEvent: @Sendable (RunEvent) -> Void
+    let gpuAssignments = GPUAssignments()
+
+    /// Records the GPU indices a step was given (before it starts).
+    func assignGPUs(_ step: String, _ devices: [Int]) { gpuAssignments.set(step, devices) }
 
     var database: RunDatabase { engine.database }
     var project: Project { engine.project }
@@ -241,6 +245,9 @@ struct StepRunner: Sendable {
             env["OPENBLAS_NUM_THREADS"] = threads
             env["OMP_NUM_THREADS"] = threads
         }
+        if plan.gpuRequests[step.name] != nil {
+            env["CUDA_VISIBLE_DEVICES"] = gpuAssignments.get(step.name).map(String.init).joined(separator: ",")
+        }
         env["FLOW_RUN_TAG"] = tag
         env["FLOW_STEP"] = step.name
         env["FLOW_ATTEMPT"] = String(attempt)
@@ -311,4 +318,12 @@ extension LineCollector {
         append(line)
         trim(to: limit)
     }
+}
+
+/// Which GPU indices each running step holds.
+final class GPUAssignments: @unchecked Sendable {
+    private let lock = NSLock()
+    private var map: [String: [Int]] = [:]
+    func set(_ step: String, _ devices: [Int]) { lock.withLock { map[step] = devices } }
+    func get(_ step: String) -> [Int] { lock.withLock { map[step] ?? [] } }
 }
