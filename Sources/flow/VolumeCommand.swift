@@ -19,7 +19,8 @@ struct VolumeCommand: AsyncParsableCommand {
             let session = try Session()
             let browser = StoreBrowser(project: session.project, database: session.database)
             let version = try NamedVolumes(store: browser.store, database: session.database)
-                .put(name, local: URL(fileURLWithPath: local), at: path, force: force)
+                .put(name, local: URL(fileURLWithPath: local), at: path, force: force, progress: ProgressLine.bytes(local))
+            ProgressLine.finish()
             Terminal.line("\(name) version \(version.version): \(version.message) (\(version.digest.prefix(12)))")
         }
     }
@@ -147,5 +148,26 @@ struct VolumeCommand: AsyncParsableCommand {
                 + (check.removedTemporaries > 0 ? ", \(check.removedTemporaries) interrupted writes removed" : ""))
             if !check.clean { throw ExitCode(1) }
         }
+    }
+}
+
+/// A one-line progress display on a terminal's standard error (nothing when it is not a terminal).
+enum ProgressLine {
+    static let enabled = isatty(STDERR_FILENO) != 0
+
+    /// A byte-progress callback for hashing `label`, redrawing at most every 64 MiB.
+    static func bytes(_ label: String) -> ((Int64, Int64) -> Void)? {
+        guard enabled else { return nil }
+        var last: Int64 = -1
+        return { done, total in
+            guard done - last >= 64 << 20 || done == total else { return }
+            last = done
+            let pct = total > 0 ? Int(Double(done) / Double(total) * 100) : 0
+            FileHandle.standardError.write(Data("\rhashing \(label): \(done >> 20)/\(total >> 20) MiB (\(pct)%)".utf8))
+        }
+    }
+
+    static func finish() {
+        if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

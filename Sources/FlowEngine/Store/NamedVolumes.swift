@@ -35,7 +35,8 @@ public struct NamedVolumes: Sendable {
 
     /// Adds a local file, folder or archive at `path` inside volume `name` as a new version.
     @discardableResult
-    public func put(_ name: String, local: URL, at path: String?, force: Bool) throws -> VolumeVersion {
+    public func put(_ name: String, local: URL, at path: String?, force: Bool,
+                    progress: ((_ done: Int64, _ total: Int64) -> Void)? = nil) throws -> VolumeVersion {
         try Self.checkName(name)
         let fm = FileManager.default
         var isDir: ObjCBool = false
@@ -51,7 +52,8 @@ public struct NamedVolumes: Sendable {
         } else if isDir.boolValue {
             entry = try store.putDirectory(local, statCache: database)
         } else {
-            let (d, size) = try store.putFile(local, statCache: database)
+            let total = (try? fm.attributesOfItem(atPath: local.path)[.size] as? NSNumber)?.int64Value ?? 0
+            let (d, size) = try store.putFile(local, statCache: database, progress: progress.map { p in { p($0, total) } })
             entry = TreeEntry(name: local.lastPathComponent, kind: .file,
                               executable: fm.isExecutableFile(atPath: local.path), digest: d, size: size)
         }
