@@ -54,6 +54,36 @@ import Testing
         #expect(try p.flow("logs", try p.lastTag()).stdout.contains("prepared 5 training examples"))
     }
 
+    @Test func aTokenizerTheConfigPointsAtIsPartOfTheCacheKey() throws {
+        let p = try TemporaryProject("tokenizer-key")
+        let config = try String(contentsOf: Self.shared.appendingPathComponent("axolotl-configs/mistral-memorize.yml"), encoding: .utf8)
+        try p.write("config.yml", config + "\ntokenizer_config: tok\n")
+        try p.write("data.jsonl", try String(contentsOf: Self.shared.appendingPathComponent("sqlqa.subsample.jsonl"), encoding: .utf8))
+        let fm = FileManager.default
+        try fm.copyItem(at: URL(fileURLWithPath: Self.tokenizer), to: p.root.appendingPathComponent("tok"))
+        try p.write("Workflows/F.swift", """
+            import FlowKit
+            import FlowLLM
+            let f = Workflow("f") {
+                Param("config", default: "config.yml")
+                Function("preprocess") { ctx in
+                    try Preprocess(config: ctx.config).run(into: ctx.output("prepared"), log: ctx.log)
+                }
+                .cacheKey { ctx in try Preprocess(config: ctx.config).cacheKeyMaterial() }
+            }
+            """)
+        #expect(try p.flow("run").status == 0)
+        #expect(try p.flow("run").status == 0)
+        #expect(try p.database().steps(of: try p.lastTag()).first?.status == .cached)
+        // Same path, different tokenizer: the step must not reuse the stale prepared data.
+        try fm.removeItem(at: p.root.appendingPathComponent("tok"))
+        try fm.copyItem(at: URL(fileURLWithPath: Self.tokenizer).deletingLastPathComponent().appendingPathComponent("llama3"),
+                        to: p.root.appendingPathComponent("tok"))
+        let rerun = try p.flow("run")
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+        #expect(try p.database().steps(of: try p.lastTag()).first?.status == .succeeded)
+    }
+
     @Test func aMalformedLineNamesTheFileAndLine() throws {
         let p = try TemporaryProject("badline")
         try p.write("bad.jsonl", "{\"question\": \"q\", \"context\": \"c\", \"answer\": \"a\"}\n{not json\n")

@@ -5,7 +5,7 @@ import GRDB
 /// The cache side of running a step: its key, restoring a hit, and publishing a success into the store.
 extension StepRunner {
     /// The step's cache key from its code, the parameters and files it reads, its inputs and its environment.
-    func actionKey(_ step: StepSpec) throws -> ActionKey {
+    func actionKey(_ step: StepSpec) async throws -> ActionKey {
         var parts = ["flow-action 1", "flow \(FlowVersion.current)", "workflow \(plan.workflow.name)", "step \(step.name)"]
         let declared = plan.workflow.params.map(\.name)
         var read: [String]
@@ -36,7 +36,36 @@ extension StepRunner {
         for o in outputs.sorted(by: { ($0.step, $0.name) < ($1.step, $1.name) }) {
             parts.append("input \(o.step)/\(o.name) \(o.digest)")
         }
+        if step.hasKeyMaterial {
+            parts += try await workerKeyMaterial(step).map { "material \($0)" }
+        }
         return ActionKey(parts: parts)
+    }
+
+    /// Runs the step's `cacheKey` closure in a worker process and returns what it computed.
+    private func workerKeyMaterial(_ step: StepSpec) async throws -> [String] {
+        let dir = project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(".invocations")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let invocation = WorkerInvocation(
+            workflow: plan.workflow.name, step: step.name, runTag: tag, attempt: 0, params: plan.params,
+            inputs: inputPaths(step), outputsDirectory: dir.path, volumes: [:], workDirectory: project.root.path)
+        let file = dir.appendingPathComponent("\(step.name).key.json")
+        let out = dir.appendingPathComponent("\(step.name).key.out.json")
+        try JSONEncoder().encode(invocation).write(to: file, options: .atomic)
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("FLOW_") { env[key] = nil }
+        let process = try ChildProcess(ChildProcess.Options(
+            executable: plan.loaded.compiled.binary.path, arguments: ["step-key", file.path, out.path],
+            environment: env, workingDirectory: project.root.path, timeoutSeconds: 600))
+        let lines = LineCollector()
+        let result = await process.wait(output: { lines.keepLast($0, limit: 20) })
+        guard result.termination.succeeded, let data = try? Data(contentsOf: out),
+            let material = try? JSONDecoder().decode([String].self, from: data)
+        else {
+            throw FlowError(.stepFailed, "step '\(step.name)' could not compute its cache key (\(result.termination.description)): "
+                + redactor.redact(lines.lines.joined(separator: " | ")))
+        }
+        return material
     }
 
     /// The content digest of a parameter that names a file or folder (relative to the project), else nil.

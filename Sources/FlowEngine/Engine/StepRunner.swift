@@ -29,7 +29,7 @@ struct StepRunner: Sendable {
         guard let step = plan.graph.step(name) else { return .failed("unknown step") }
         let key: ActionKey
         do {
-            key = try actionKey(step)
+            key = try await actionKey(step)
         } catch {
             let message = redactor.redact("\(error)")
             finish(name, status: .failed, attempt: 0, error: message)
@@ -253,13 +253,7 @@ struct StepRunner: Sendable {
         env["FLOW_ATTEMPT"] = String(attempt)
         env["FLOW_OUTPUTS"] = outputs.path
 
-        var inputs: [String: String] = [:]
-        for dep in plan.graph.dependencies[step.name, default: []] {
-            let dir = outputsDirectory(dep)
-            for output in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
-                inputs["\(dep)/\(output)"] = dir.appendingPathComponent(output).path
-            }
-        }
+        let inputs = inputPaths(step)
         var options: ChildProcess.Options
         if let template = plan.graph.templates[step.name] {
             let line = try template.render { part in
@@ -300,6 +294,20 @@ struct StepRunner: Sendable {
         }
         options.timeoutSeconds = step.attributes.timeoutSeconds
         return options
+    }
+}
+
+extension StepRunner {
+    /// `"step/output"` to the folder holding it in this run, for every output of the step's dependencies.
+    func inputPaths(_ step: StepSpec) -> [String: String] {
+        var inputs: [String: String] = [:]
+        for dep in plan.graph.dependencies[step.name, default: []] {
+            let dir = outputsDirectory(dep)
+            for output in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where !output.hasPrefix(".") {
+                inputs["\(dep)/\(output)"] = dir.appendingPathComponent(output).path
+            }
+        }
+        return inputs
     }
 }
 

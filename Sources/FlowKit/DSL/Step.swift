@@ -3,6 +3,10 @@ import Foundation
 /// A function invocation's body: runs in its own worker process.
 public typealias StepBody = @Sendable (StepContext) async throws -> Void
 
+/// Extra cache-key material a step computes from its context before it runs (e.g. the digest of a file its
+/// config names), so the cache never reuses outputs made from different content.
+public typealias StepKeyMaterial = @Sendable (StepContext) async throws -> [String]
+
 /// One node of a workflow graph: a Swift closure (`Function`) or a shell command (`Command`).
 public struct Step: Sendable {
     public enum Action: Sendable {
@@ -13,6 +17,8 @@ public struct Step: Sendable {
     public let name: String
     public let action: Action
     public var attributes: StepAttributes
+    /// Computes extra cache-key material in the worker before the engine looks up the cache.
+    public var keyMaterial: StepKeyMaterial?
     /// Where the step is declared (`#filePath`, `#line`), for errors and for hashing its own code.
     public let file: String
     public let line: Int
@@ -24,7 +30,9 @@ public struct Step: Sendable {
         case .function: command = nil
         case .command(let line): command = line
         }
-        return StepSpec(name: name, command: command, attributes: attributes, file: file, line: line)
+        var spec = StepSpec(name: name, command: command, attributes: attributes, file: file, line: line)
+        spec.hasKeyMaterial = keyMaterial != nil
+        return spec
     }
 }
 
@@ -85,6 +93,14 @@ public struct Function: StepDeclaration {
     /// Declares a Swift function step.
     public init(_ name: String, file: String = #filePath, line: Int = #line, _ body: @escaping StepBody) {
         step = Step(name: name, action: .function(body), attributes: StepAttributes(), file: file, line: line)
+    }
+
+    /// Adds cache-key material computed before the step runs: content the step reads that no parameter or
+    /// input names (a tokenizer a config points at, say). The step re-runs whenever it changes.
+    public func cacheKey(_ material: @escaping StepKeyMaterial) -> Function {
+        var copy = self
+        copy.step.keyMaterial = material
+        return copy
     }
 }
 

@@ -8,6 +8,8 @@ public struct StepSpec: Sendable, Codable, Equatable {
     public var attributes: StepAttributes
     public var file: String
     public var line: Int
+    /// Whether the step computes extra cache-key material in its worker (`Function.cacheKey`).
+    public var hasKeyMaterial = false
 
     public init(name: String, command: String?, attributes: StepAttributes, file: String, line: Int) {
         self.name = name

@@ -17,6 +17,10 @@ public enum WorkflowMain {
                 encoder.outputFormatting = [.sortedKeys]
                 try encoder.encode(specs).write(to: URL(fileURLWithPath: args[1]), options: .atomic)
                 exit(0)
+            case "step-key" where args.count == 3:
+                let data = try Data(contentsOf: URL(fileURLWithPath: args[1]))
+                let invocation = try JSONDecoder().decode(WorkerInvocation.self, from: data)
+                exit(stepKey(invocation, out: URL(fileURLWithPath: args[2])))
             case "run-step" where args.count == 2:
                 let data = try Data(contentsOf: URL(fileURLWithPath: args[1]))
                 let invocation = try JSONDecoder().decode(WorkerInvocation.self, from: data)
@@ -30,6 +34,35 @@ public enum WorkflowMain {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             exit(2)
         }
+    }
+
+    private static func stepKey(_ invocation: WorkerInvocation, out: URL) -> Int32 {
+        guard let step = WorkflowRegistry.shared.all.first(where: { $0.name == invocation.workflow })?
+            .steps.first(where: { $0.name == invocation.step }), let material = step.keyMaterial
+        else {
+            FileHandle.standardError.write(Data("error: step '\(invocation.step)' has no cache-key material\n".utf8))
+            return 2
+        }
+        let context = StepContext(invocation: invocation)
+        let result = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        let box = KeyBox()
+        Task {
+            do { box.parts = try await material(context) } catch { result.set(1, "\(error)") }
+            done.signal()
+        }
+        done.wait()
+        let (code, message) = result.get()
+        if code != 0 {
+            FileHandle.standardError.write(Data("error: computing the cache key of '\(invocation.step)': \(message ?? "")\n".utf8))
+            return code
+        }
+        do {
+            try JSONEncoder().encode(box.parts).write(to: out, options: .atomic)
+        } catch {
+            return 1
+        }
+        return 0
     }
 
     private static func runStep(_ invocation: WorkerInvocation) -> Int32 {
@@ -89,4 +122,8 @@ private final class Outcome: @unchecked Sendable {
         defer { lock.unlock() }
         return (code, message)
     }
+}
+
+private final class KeyBox: @unchecked Sendable {
+    var parts: [String] = []
 }

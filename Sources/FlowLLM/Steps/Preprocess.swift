@@ -52,6 +52,23 @@ public struct Preprocess: Sendable {
                 + "flow does not download models — point tokenizer_config (or base_model) at a folder with tokenizer.json, or pass a tokenizer")
     }
 
+    /// What the prepared data depends on — every output-changing config field, the tokenizer's content digest
+    /// and the data files' digests — for `Function(...).cacheKey { ... }`, so a changed tokenizer or
+    /// `train_on_inputs` never reuses stale prepared data.
+    public func cacheKeyMaterial() throws -> [String] {
+        let config = try loadConfig()
+        let preprocessor = Preprocessor(config: config, tokenizer: try loadTokenizer(for: config), baseDirectory: baseDirectory)
+        return [preprocessor.cacheKey(dataDigests: try dataDigests(preprocessor), rowLimit: rowLimit)]
+    }
+
+    private func dataDigests(_ preprocessor: Preprocessor) throws -> [String] {
+        try preprocessor.dataFiles().flatMap { $0 }.map { url -> String in
+            var digest = TokenizerDigest()
+            digest.update(try Data(contentsOf: url, options: .alwaysMapped))
+            return digest.hexDigest()
+        }
+    }
+
     /// Writes the prepared dataset to `directory` (atomically) and the tokenizer to `directory/tokenizer`.
     @discardableResult
     public func run(into directory: URL, progress: ProgressReporter? = nil, log: StepLog? = nil) throws
@@ -66,11 +83,7 @@ public struct Preprocess: Sendable {
                 progress.update(completed: Double(read), total: nil, unit: "rows", metrics: ["examples": Double(tokenized)])
             }
         }
-        let digests = try preprocessor.dataFiles().flatMap { $0 }.map { url -> String in
-            var digest = TokenizerDigest()
-            digest.update(try Data(contentsOf: url, options: .alwaysMapped))
-            return digest.hexDigest()
-        }
+        let digests = try dataDigests(preprocessor)
         let manifest = try preprocessor.run(into: directory, dataDigests: digests, rowLimit: rowLimit)
         try tokenizer.write(to: directory.appendingPathComponent("tokenizer", isDirectory: true))
         let train = manifest.splits["train"]
