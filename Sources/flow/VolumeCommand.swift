@@ -49,8 +49,9 @@ struct VolumeCommand: AsyncParsableCommand {
         func run() async throws {
             let session = try Session()
             let browser = StoreBrowser(project: session.project, database: session.database)
-            let r = try GarbageCollector(store: browser.store, database: session.database).collect(keepRuns: keepRuns)
-            Terminal.line("freed \(r.freedBytes) bytes in \(r.removed) objects; kept \(r.kept); dropped \(r.droppedVersions) old volume versions and \(r.droppedCacheEntries) cache entries")
+            let r = try GarbageCollector(store: browser.store, database: session.database,
+                                     runsDirectory: session.project.runsDirectory).collect(keepRuns: keepRuns)
+            Terminal.line("freed \(r.freedBytes) bytes in \(r.removed) objects; kept \(r.kept); dropped \(r.droppedVersions) old volume versions, \(r.droppedCacheEntries) cache entries and \(r.removedWorkingCopies) finished runs' working copies")
         }
     }
 

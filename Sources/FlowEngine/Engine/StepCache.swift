@@ -83,7 +83,7 @@ extension StepRunner {
     func restore(_ hit: ActionCacheRecord, step: String) -> String? {
         let outputs = outputsDirectory(step)
         let fm = FileManager.default
-        try? fm.removeItem(at: outputs)
+        FilePermissions.remove(outputs)
         do {
             try fm.createDirectory(at: outputs, withIntermediateDirectories: true)
             var records: [OutputRecord] = []
@@ -93,9 +93,10 @@ extension StepRunner {
                                             size: (try? engine.store.tree(digest).size) ?? 0))
             }
             try database.write { db in for r in records { try r.save(db) } }
+            FilePermissions.makeReadOnly(outputs)
             return nil
         } catch {
-            try? fm.removeItem(at: outputs)
+            FilePermissions.remove(outputs)
             return "\(error)"
         }
     }
@@ -130,5 +131,6 @@ extension StepRunner {
                 try RefRecord(name: "last_run_prepared", digest: prepared.hex, updatedAt: now).save(db)
             }
         }
+        FilePermissions.makeReadOnly(outputs)
     }
 }

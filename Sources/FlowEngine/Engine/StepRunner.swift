@@ -119,7 +119,7 @@ struct StepRunner: Sendable {
         }
         let outputs = outputsDirectory(name)
         let fm = FileManager.default
-        try? fm.removeItem(at: outputs)
+        FilePermissions.remove(outputs)
         try? fm.createDirectory(at: outputs, withIntermediateDirectories: true)
 
         let options: ChildProcess.Options

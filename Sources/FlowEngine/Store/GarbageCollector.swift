@@ -6,10 +6,13 @@ import GRDB
 public struct GarbageCollector: Sendable {
     public let store: ContentStore
     public let database: RunDatabase
+    /// Where runs keep their working copies (`volumes/runs`).
+    public let runsDirectory: URL?
 
-    public init(store: ContentStore, database: RunDatabase) {
+    public init(store: ContentStore, database: RunDatabase, runsDirectory: URL? = nil) {
         self.store = store
         self.database = database
+        self.runsDirectory = runsDirectory
     }
 
     public struct Report: Sendable {
@@ -18,6 +21,7 @@ public struct GarbageCollector: Sendable {
         public var freedBytes: Int64 = 0
         public var droppedVersions = 0
         public var droppedCacheEntries = 0
+        public var removedWorkingCopies = 0
     }
 
     /// Objects younger than this are kept whatever refers to them: a run may be storing them right now.
@@ -71,6 +75,19 @@ public struct GarbageCollector: Sendable {
             if unlink(path) == 0 {
                 report.removed += 1
                 report.freedBytes += Int64(st.st_size)
+            }
+        }
+        // Finished runs' working copies of outputs: the store holds them; only run.json stays.
+        if let runsDirectory {
+            let unfinished = Set(try database.read { db in
+                try String.fetchAll(db, sql: "SELECT tag FROM runs WHERE status IN ('pending', 'running')")
+            })
+            for tag in (try? FileManager.default.contentsOfDirectory(atPath: runsDirectory.path)) ?? [] where !unfinished.contains(tag) {
+                let dir = runsDirectory.appendingPathComponent(tag)
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] where name != "run.json" {
+                    FilePermissions.remove(dir.appendingPathComponent(name))
+                    report.removedWorkingCopies += 1
+                }
             }
         }
         return report
