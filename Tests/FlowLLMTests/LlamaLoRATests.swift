@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+@testable import FlowLLM
+
+/// LoRA against peft: forward, gradients of A and B, three AdamW steps, merge, rsLoRA, PEFT files both ways.
+@Suite struct LlamaLoRATests {
+    static func peftAdapter(_ name: String = "lora-adapter", config: LlamaConfig) throws -> LoRAAdapter {
+        try LoRAAdapter.loadPEFT(from: LlamaFixtures.url(name), modelConfig: config)
+    }
+
+    /// A peft-written adapter (plain and rsLoRA: scaling alpha/r = 2 and alpha/√r = 4) gives peft's logits and loss.
+    @Test(arguments: [("lora-adapter", "lora-reference.safetensors", Float(2)),
+                      ("lora-rslora-adapter", "lora-rslora-reference.safetensors", Float(4))])
+    func loadsPEFTAdapterAndMatchesItsLogits(adapterName: String, referenceName: String, scaling: Float) throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let adapter = try Self.peftAdapter(adapterName, config: weights.config)
+        #expect(adapter.config.rank == 4 && adapter.config.alpha == 8 && adapter.config.scaling == scaling)
+        #expect(Set(adapter.config.targets) == Set(LlamaProjection.allCases))
+        let model = LlamaModel(weights: weights, adapter: adapter)
+        let loss = try model.forward(LlamaFixtures.packedBatch())
+        let reference = try LlamaFixtures.file(referenceName)
+        try LlamaForwardTests.expectLogitsMatch(model, reference: reference)
+        try LlamaForwardTests.expectLossMatches(loss, reference: reference)
+    }
+
+    @Test func gradientsOfAAndBMatchPEFT() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let model = LlamaModel(weights: weights, adapter: try Self.peftAdapter(config: weights.config))
+        #expect(model.gradients == nil, "LoRA training must not allocate base gradients")
+        try model.forward(LlamaFixtures.packedBatch(), training: true)
+        try model.backward()
+        let reference = try LlamaFixtures.file("lora-reference.safetensors")
+        let gradients = try #require(model.adapterGradients).namedTensors
+        #expect(gradients.count == 2 * 7 * 2)
+        for (name, gradient) in gradients {
+            let error = relativeError(gradient, try reference.tensor("grad." + name))
+            #expect(error <= 1e-4, "gradient of \(name): relative error \(error)")
+        }
+    }
+
+    /// Three steps of AdamW (weight decay 0.01) under a cosine schedule with one warmup step, as torch does them.
+    @Test func threeAdamWStepsMatchTorch() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let model = LlamaModel(weights: weights, adapter: try Self.peftAdapter(config: weights.config))
+        let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.01)
+        let schedule = CosineLearningRateSchedule(peakLearningRate: 1e-3, warmupSteps: 1, totalSteps: 3)
+        let batch = try LlamaFixtures.packedBatch()
+        let reference = try LlamaFixtures.file("lora-adamw.safetensors")
+        let expectedLosses = try reference.tensor("losses").values
+        for step in 0..<3 {
+            model.zeroGradients()
+            let loss = try model.forward(batch, training: true)
+            #expect(abs(Float(loss.mean) - expectedLosses[step]) <= 1e-5 * expectedLosses[step], "loss at step \(step)")
+            try model.backward()
+            optimizer.update(learningRate: schedule.learningRate(step: step))
+        }
+        for p in model.trainableParameters {
+            let error = relativeError(p.value, try reference.tensor(p.name))
+            #expect(error <= 1e-4, "\(p.name) after three steps: relative error \(error)")
+        }
+    }
+
+    /// Hand-checked values of transformers' get_cosine_schedule_with_warmup.
+    @Test func cosineScheduleWarmsUpThenDecays() {
+        let s = CosineLearningRateSchedule(peakLearningRate: 2e-4, warmupSteps: 2, totalSteps: 10)
+        #expect(s.learningRate(step: 0) == 0)
+        #expect(s.learningRate(step: 1) == 1e-4)
+        #expect(s.learningRate(step: 2) == 2e-4)
+        #expect(abs(s.learningRate(step: 6) - 1e-4) < 1e-12)  // halfway through the decay: cos(π/2) = 0
+        #expect(abs(s.learningRate(step: 10)) < 1e-12)
+        #expect(s.learningRate(step: 12) >= 0)
+    }
+
+    @Test func mergeMatchesPEFT() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let adapter = try Self.peftAdapter(config: weights.config)
+        let reference = try LlamaFixtures.file("merged.safetensors")
+        for l in 0..<weights.config.numHiddenLayers {
+            for p in LlamaProjection.allCases {
+                let merged = adapter.mergedWeight(weights.layers[l].projection(p), layer: l, p)
+                let name = "model.layers.\(l).\(p.modulePath).weight"
+                let error = relativeError(merged, try reference.tensor(name))
+                #expect(error <= 1e-6, "\(name): relative error \(error)")
+            }
+        }
+    }
+
+    /// PEFT's init: A ~ U(−1/√in, 1/√in), B = 0; the same seed gives the same adapter.
+    @Test func initialisesLikePEFTDeterministically() throws {
+        let config = LlamaConfig(vocabSize: 32, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 1, numAttentionHeads: 4)
+        let lora = LoRAConfig(rank: 8, alpha: 16, targets: [.q, .down])
+        let adapter = LoRAAdapter.initialized(lora, modelConfig: config, seed: 42)
+        #expect(adapter.pair(layer: 0, .k) == nil)
+        for (p, inFeatures) in [(LlamaProjection.q, 64), (.down, 128)] {
+            let pair = try #require(adapter.pair(layer: 0, p))
+            let bound = 1 / Float(inFeatures).squareRoot()
+            #expect(pair.a.shape == [8, inFeatures] && pair.b.shape == [p.shape(config).out, 8])
+            #expect(pair.a.values.allSatisfy { abs($0) <= bound })
+            #expect(pair.b.values.allSatisfy { $0 == 0 })
+            let variance = pair.a.values.reduce(0) { $0 + $1 * $1 } / Float(pair.a.count)
+            #expect(abs(variance - bound * bound / 3) < 0.15 * bound * bound / 3, "U(−b, b) has variance b²/3")
+        }
+        let again = LoRAAdapter.initialized(lora, modelConfig: config, seed: 42)
+        let other = LoRAAdapter.initialized(lora, modelConfig: config, seed: 43)
+        #expect(again.namedTensors.map(\.tensor.values) == adapter.namedTensors.map(\.tensor.values))
+        #expect(other.namedTensors.map(\.tensor.values) != adapter.namedTensors.map(\.tensor.values))
+    }
+
+    /// An adapter written by flow has PEFT's layout and reads back identically; it is also left in
+    /// $TMPDIR/flow-numerics-peft-check with flow's logits for `numerics.py --check-adapter` to load in peft.
+    @Test func writesPEFTLayout() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let adapter = LoRAAdapter.initialized(LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .down]),
+                                              modelConfig: weights.config, seed: 7)
+        var random = TensorRandom(seed: 9)
+        for (_, t) in adapter.namedTensors where t.shape[1] == 2 { random.fillNormal(t, std: 0.1) }  // non-zero B
+        try withTemporaryDirectory { dir in
+            try adapter.savePEFT(to: dir, baseModelNameOrPath: "tiny-llama")
+            let file = try SafeTensorsFile(url: dir.appendingPathComponent("adapter_model.safetensors"))
+            #expect(file.metadata == ["format": "pt"])
+            #expect(file.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"))
+            #expect(file.contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight"))
+            #expect(file.tensorNames.count == 2 * 3 * 2)
+            let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("adapter_config.json"))) as? [String: Any])
+            #expect(json["peft_type"] as? String == "LORA" && json["task_type"] as? String == "CAUSAL_LM")
+            #expect(json["r"] as? Int == 2 && json["lora_alpha"] as? Double == 4 && json["bias"] as? String == "none")
+            #expect(json["target_modules"] as? [String] == ["q_proj", "v_proj", "down_proj"])
+            let back = try LoRAAdapter.loadPEFT(from: dir, modelConfig: weights.config)
+            #expect(back.config == adapter.config)
+            #expect(back.namedTensors.map(\.name) == adapter.namedTensors.map(\.name))
+            #expect(back.namedTensors.map(\.tensor.values) == adapter.namedTensors.map(\.tensor.values))
+        }
+        // For the Python side: the adapter plus flow's logits for sample A.
+        let check = FileManager.default.temporaryDirectory.appendingPathComponent("flow-numerics-peft-check")
+        try adapter.savePEFT(to: check, baseModelNameOrPath: "tiny-llama")
+        let model = LlamaModel(weights: weights, adapter: adapter)
+        let a = try LlamaFixtures.sampleRanges()[0]
+        let packed = try LlamaFixtures.packedBatch()
+        try model.forward(LlamaBatch(rows: 1, length: a.count, tokens: Array(packed.tokens[a])))
+        var writer = SafeTensorsWriter()
+        try writer.add("logits", try #require(model.logits))
+        try writer.write(to: check.appendingPathComponent("flow_logits.safetensors"))
+    }
+
+    @Test func dropoutOnlyActsWhileTraining() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let plain = try Self.peftAdapter(config: weights.config)
+        var config = plain.config
+        config.dropout = 0.5
+        let dropped = LoRAAdapter(config: config, modelConfig: weights.config, pairs: plain.pairs)
+        let batch = try LlamaFixtures.packedBatch()
+        let reference = try LlamaModel(weights: weights, adapter: plain).forward(batch)
+        let model = LlamaModel(weights: weights, adapter: dropped, seed: 1)
+        #expect(try model.forward(batch).sum == reference.sum)
+        let first = try model.forward(batch, training: true)
+        try model.backward()
+        let second = try model.forward(batch, training: true)
+        #expect(first.sum != second.sum && first.sum != reference.sum)
+        #expect(try #require(model.adapterGradients).namedTensors.allSatisfy { $0.tensor.values.allSatisfy(\.isFinite) })
+    }
+}
