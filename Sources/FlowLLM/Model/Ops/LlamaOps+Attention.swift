@@ -1,5 +1,3 @@
-import Foundation
-
 /// Shapes shared by attention forward and backward.
 struct LlamaAttentionShape {
     var heads: Int          // Hq
@@ -32,18 +30,12 @@ extension LlamaOps {
                 let qh = q + s0 * qs + h * hd, kg = k + s0 * kvs + g * hd, vg = v + s0 * kvs + g * hd
                 GEMM.sgemm(transB: true, m: l, n: l, k: hd, alpha: scale, a: qh, lda: qs, b: kg, ldb: kvs, c: p, ldc: l)
                 for i in 0..<l {
+                    // causal softmax of row i over columns 0...i; the rest of the row is 0
                     let row = p + i * l
-                    var maxValue = -Float.infinity
-                    for j in 0...i where row[j] > maxValue { maxValue = row[j] }
-                    var sum: Float = 0
-                    for j in 0...i {
-                        let e = expf(row[j] - maxValue)
-                        row[j] = e
-                        sum += e
-                    }
+                    let sum = VectorMath.expInPlace(row, count: i + 1, subtracting: VectorMath.max(row, count: i + 1))
                     let inv = 1 / sum
                     for j in 0...i { row[j] *= inv }
-                    for j in (i + 1)..<max(l, i + 1) { row[j] = 0 }
+                    (row + i + 1).update(repeating: 0, count: l - i - 1)
                 }
                 GEMM.sgemm(m: l, n: hd, k: l, a: p, lda: l, b: vg, ldb: kvs, c: out + s0 * qs + h * hd, ldc: qs)
                 p += l * l
@@ -76,10 +68,9 @@ extension LlamaOps {
                            c: dv + s0 * kvs + g * hd, ldc: kvs)
                 for i in 0..<l {
                     let pr = p + i * l, dr = dP + i * l
-                    var dot: Float = 0
-                    for j in 0...i { dot += pr[j] * dr[j] }
+                    let dot = VectorMath.dot(pr, dr, count: i + 1)
                     for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
-                    for j in (i + 1)..<max(l, i + 1) { dr[j] = 0 }
+                    (dr + i + 1).update(repeating: 0, count: l - i - 1)
                 }
                 GEMM.sgemm(m: l, n: hd, k: l, alpha: scale, a: dP, lda: l, b: kg, ldb: kvs, c: dq + s0 * qs + h * hd, ldc: qs)
                 GEMM.sgemm(transA: true, m: l, n: hd, k: l, alpha: scale, a: dP, lda: l, b: qh, ldb: qs, beta: 1,

@@ -9,11 +9,8 @@ extension LlamaOps {
             let t = Int(targets[i])
             guard t >= 0 else { losses[i] = 0; continue }
             let row = logits + i * vocab
-            var maxValue = -Float.infinity
-            for j in 0..<vocab where row[j] > maxValue { maxValue = row[j] }
-            var sum: Float = 0
-            for j in 0..<vocab { sum += expf(row[j] - maxValue) }
-            losses[i] = logf(sum) + maxValue - row[t]
+            let maxValue = VectorMath.max(row, count: vocab)
+            losses[i] = logf(VectorMath.sumExp(row, count: vocab, subtracting: maxValue)) + maxValue - row[t]
         }
     }
 
@@ -25,14 +22,7 @@ extension LlamaOps {
             let row = logits + i * vocab
             let t = Int(targets[i])
             guard t >= 0 else { row.update(repeating: 0, count: vocab); continue }
-            var maxValue = -Float.infinity
-            for j in 0..<vocab where row[j] > maxValue { maxValue = row[j] }
-            var sum: Float = 0
-            for j in 0..<vocab {
-                let e = expf(row[j] - maxValue)
-                row[j] = e
-                sum += e
-            }
+            let sum = VectorMath.expInPlace(row, count: vocab, subtracting: VectorMath.max(row, count: vocab))
             let inv = scale / sum
             for j in 0..<vocab { row[j] *= inv }
             row[t] -= scale

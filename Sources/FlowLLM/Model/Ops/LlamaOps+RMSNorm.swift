@@ -5,8 +5,7 @@ extension LlamaOps {
                                weight: UnsafePointer<Float>, n: Int, d: Int, eps: Float) {
         for i in 0..<n {
             let row = x + i * d, o = out + i * d
-            var sumSquares: Float = 0
-            for j in 0..<d { sumSquares += row[j] * row[j] }
+            let sumSquares = VectorMath.dot(row, row, count: d)
             let r = 1 / (sumSquares / Float(d) + eps).squareRoot()
             rstd[i] = r
             for j in 0..<d { o[j] = weight[j] * (row[j] * r) }
@@ -21,7 +20,7 @@ extension LlamaOps {
             let row = x + i * d, g = dout + i * d, dr = dx + i * d
             let r = rstd[i]
             var dot: Float = 0
-            for j in 0..<d { dot += weight[j] * g[j] * row[j] }
+            for j in 0..<d { dot += weight[j] * g[j] * row[j] }  // D is small; the matmuls dominate
             let c = dot * r * r * r / Float(d)
             for j in 0..<d { dr[j] += r * weight[j] * g[j] - c * row[j] }
             if let dweight {
