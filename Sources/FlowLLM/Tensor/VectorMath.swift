@@ -37,21 +37,20 @@ enum VectorMath {
         return y * unsafeBitCast(exponent, to: Vector.self)
     }
 
-    /// The same e^x for one value (loop tails), with the same arithmetic lane for lane.
+    /// The first `count` (≤ 16) values at p in a vector whose other lanes are `padding`.
     @inline(__always)
-    static func exp(_ x: Float) -> Float {
-        let x = Swift.min(Swift.max(x, -87.3), 88.7)
-        let t = x * 1.442_695_04 + 12_582_912
-        let k = t - 12_582_912
-        let r = x - k * 0.693_359_375 + k * 2.121_944_4e-4
-        var p: Float = 1.987_569_15e-4
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        let y = p * r * r + r + 1
-        return y * Float(bitPattern: (t.bitPattern &- 0x4B40_0000 &+ 127) &* 8_388_608)
+    static func load(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0) -> Vector {
+        if count == width { return load(p) }
+        var v = Vector(repeating: padding)
+        for j in 0..<count { v[j] = p[j] }
+        return v
+    }
+
+    /// Stores the first `count` (≤ 16) lanes of v at p.
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == width { return store(v, p) }
+        for j in 0..<count { p[j] = v[j] }
     }
 
     /// max of p[0..<count] (count > 0).
@@ -83,23 +82,25 @@ enum VectorMath {
     /// p[i] = e^(p[i] − shift); returns Σ p[i] afterwards (the softmax denominator).
     static func expInPlace(_ p: UnsafeMutablePointer<Float>, count: Int, subtracting shift: Float) -> Float {
         var acc = Vector(), i = 0
-        while i + width <= count {
-            let e = exp(load(p + i) - shift)
-            store(e, p + i)
+        while i < count {
+            let m = Swift.min(width, count - i)
+            // Padding lanes get −∞ − shift, whose clamped exp (~1e-38) is far below F32 resolution of the sum.
+            let e = exp(load(p + i, count: m, padding: -.infinity) - shift)
+            store(e, p + i, count: m)
             acc += e
-            i += width
+            i += m
         }
-        var result = acc.sum()
-        while i < count { p[i] = exp(p[i] - shift); result += p[i]; i += 1 }
-        return result
+        return acc.sum()
     }
 
     /// Σ e^(p[i] − shift), leaving p unchanged.
     static func sumExp(_ p: UnsafePointer<Float>, count: Int, subtracting shift: Float) -> Float {
         var acc = Vector(), i = 0
-        while i + width <= count { acc += exp(load(p + i) - shift); i += width }
-        var result = acc.sum()
-        while i < count { result += exp(p[i] - shift); i += 1 }
-        return result
+        while i < count {
+            let m = Swift.min(width, count - i)
+            acc += exp(load(p + i, count: m, padding: -.infinity) - shift)
+            i += m
+        }
+        return acc.sum()
     }
 }

@@ -4,12 +4,12 @@ extension LlamaOps {
     static func swigluForward(h: UnsafeMutablePointer<Float>, gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         typealias V = VectorMath
         var i = 0
-        while i + V.width <= count {
-            let g = V.load(gate + i)
-            V.store(g / (1 + V.exp(-g)) * V.load(up + i), h + i)
-            i += V.width
+        while i < count {
+            let m = min(V.width, count - i)
+            let g = V.load(gate + i, count: m)
+            V.store(g / (1 + V.exp(-g)) * V.load(up + i, count: m), h + i, count: m)
+            i += m
         }
-        while i < count { h[i] = gate[i] / (1 + V.exp(-gate[i])) * up[i]; i += 1 }
     }
 
     /// dgate = dh ⊙ up ⊙ σ(g)(1 + g(1 − σ(g)));  dup = dh ⊙ silu(g)   (both overwritten)
@@ -18,18 +18,13 @@ extension LlamaOps {
                                gate: UnsafePointer<Float>, up: UnsafePointer<Float>, count: Int) {
         typealias V = VectorMath
         var i = 0
-        while i + V.width <= count {
-            let g = V.load(gate + i), d = V.load(dh + i)
-            let s = 1 / (1 + V.exp(-g))
-            V.store(d * g * s, dup + i)
-            V.store(d * V.load(up + i) * s * (1 + g * (1 - s)), dgate + i)
-            i += V.width
-        }
         while i < count {
-            let g = gate[i], s = 1 / (1 + V.exp(-g))
-            dup[i] = dh[i] * g * s
-            dgate[i] = dh[i] * up[i] * s * (1 + g * (1 - s))
-            i += 1
+            let m = min(V.width, count - i)
+            let g = V.load(gate + i, count: m), d = V.load(dh + i, count: m)
+            let s = 1 / (1 + V.exp(-g))
+            V.store(d * g * s, dup + i, count: m)
+            V.store(d * V.load(up + i, count: m) * s * (1 + g * (1 - s)), dgate + i, count: m)
+            i += m
         }
     }
 }
