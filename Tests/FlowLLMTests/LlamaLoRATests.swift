@@ -71,18 +71,44 @@ import Testing
         #expect(s.learningRate(step: 12) >= 0)
     }
 
+    /// W + scaling·B·A for every target as peft's merge_and_unload, and the merged model computes what base + adapter do.
     @Test func mergeMatchesPEFT() throws {
         let weights = try LlamaFixtures.tinyWeights()
         let adapter = try Self.peftAdapter(config: weights.config)
+        let merged = weights.merging(adapter)
         let reference = try LlamaFixtures.file("merged.safetensors")
-        for l in 0..<weights.config.numHiddenLayers {
-            for p in LlamaProjection.allCases {
-                let merged = adapter.mergedWeight(weights.layers[l].projection(p), layer: l, p)
-                let name = "model.layers.\(l).\(p.modulePath).weight"
-                let error = relativeError(merged, try reference.tensor(name))
-                #expect(error <= 1e-6, "\(name): relative error \(error)")
-            }
+        var compared = 0
+        for (name, tensor) in merged.namedTensors where name.contains("_proj") {
+            let error = relativeError(tensor, try reference.tensor(name))
+            #expect(error <= 1e-6, "\(name): relative error \(error)")
+            compared += 1
         }
+        #expect(compared == 2 * 7)
+        #expect(merged.embedTokens === weights.embedTokens)
+        let batch = try LlamaFixtures.packedBatch()
+        let mergedModel = LlamaModel(weights: merged)
+        try mergedModel.forward(batch)
+        try LlamaForwardTests.expectLogitsMatch(mergedModel, reference: LlamaFixtures.file("lora-reference.safetensors"))
+    }
+
+    /// clip_grad_norm_ semantics: the global L2 norm is returned and every gradient scaled by max / (norm + 1e-6).
+    @Test func clipsGradientsLikeTorch() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let model = LlamaModel(weights: weights, adapter: try Self.peftAdapter(config: weights.config))
+        try model.forward(LlamaFixtures.packedBatch(), training: true)
+        try model.backward()
+        let reference = try LlamaFixtures.file("lora-reference.safetensors")
+        let norm = GradientClipping.clipByGlobalNorm(model.trainableParameters, maxNorm: 0.05)
+        let expected = try reference.tensor("grad_norm").values[0]
+        #expect(abs(Float(norm) - expected) <= 1e-5 * expected)
+        for p in model.trainableParameters {
+            let error = relativeError(p.gradient, try reference.tensor("clipped." + p.name))
+            #expect(error <= 1e-4, "clipped gradient of \(p.name): relative error \(error)")
+        }
+        // Under the limit nothing changes.
+        let before = model.trainableParameters.map { $0.gradient.values }
+        GradientClipping.clipByGlobalNorm(model.trainableParameters, maxNorm: 10)
+        #expect(model.trainableParameters.map { $0.gradient.values } == before)
     }
 
     /// PEFT's init: A ~ U(−1/√in, 1/√in), B = 0; the same seed gives the same adapter.

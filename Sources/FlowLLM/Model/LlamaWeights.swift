@@ -76,7 +76,8 @@ public final class LlamaWeights: @unchecked Sendable {
     /// The output projection actually used (tied or not).
     public var outputProjection: Tensor { lmHead ?? embedTokens }
 
-    private init(config: LlamaConfig, make: (String, [Int]) throws -> Tensor) rethrows {
+    /// Builds every weight through `make(name, shape)`, in checkpoint order.
+    init(config: LlamaConfig, make: (String, [Int]) throws -> Tensor) rethrows {
         self.config = config
         let d = config.hiddenSize
         embedTokens = try make("model.embed_tokens.weight", [config.vocabSize, d])

@@ -11,3 +11,18 @@ extension LoRAAdapter {
         return merged
     }
 }
+
+extension LlamaWeights {
+    /// A copy of these weights with `adapter` merged into every adapted projection (PEFT's `merge_and_unload`);
+    /// embeddings, norms and the LM head are shared, not copied.
+    public func merging(_ adapter: LoRAAdapter) -> LlamaWeights {
+        var byName: [String: Tensor] = [:]
+        for (l, layer) in layers.enumerated() {
+            for p in LlamaProjection.allCases {
+                byName["model.layers.\(l).\(p.modulePath).weight"] = adapter.mergedWeight(layer.projection(p), layer: l, p)
+            }
+        }
+        let original = Dictionary(uniqueKeysWithValues: namedTensors.map { ($0.name, $0.tensor) })
+        return LlamaWeights(config: config) { name, _ in byName[name] ?? original[name]! }
+    }
+}
