@@ -20,6 +20,20 @@ import Testing
         try Self.expectGradientsMatch(model, reference: LlamaFixtures.file("full-grads.safetensors"), prefix: "")
     }
 
+    /// 150 tokens: attention runs over several causal blocks; logits, loss and gradients still match torch.
+    @Test func longSequenceMatchesTorch() throws {
+        let reference = try LlamaFixtures.file("long-sequence.safetensors")
+        let tokens = try reference.tensor("tokens").values.map { Int32($0) }
+        let model = LlamaModel(weights: try LlamaFixtures.tinyWeights(), trainsBaseWeights: true)
+        let loss = try model.forward(LlamaBatch(rows: 1, length: tokens.count, tokens: tokens, labels: tokens), training: true)
+        let expectedLoss = try reference.tensor("loss").values[0]
+        #expect(abs(Float(loss.mean) - expectedLoss) <= 1e-5 * expectedLoss)
+        let logitsError = relativeError(try #require(model.logits), try reference.tensor("logits"))
+        #expect(logitsError <= 1e-5, "logits: relative error \(logitsError)")
+        try model.backward()
+        try Self.expectGradientsMatch(model, reference: reference, prefix: "grad.")
+    }
+
     /// Tied embeddings get the gradient of both uses (input embedding and output projection).
     @Test func tiedEmbeddingGradientsMatchTorch() throws {
         let weights = try LlamaModel.loadWeights(from: LlamaFixtures.url("tiny-llama-tied"))

@@ -65,3 +65,35 @@ import Testing
         #expect(throws: LlamaModelError.self) { try LlamaBatch(rows: 2, length: 4, tokens: [1, 2, 3]) }
     }
 }
+
+/// Blocked causal attention (skipping blocks above the diagonal) equals the one-block computation.
+@Suite struct LlamaAttentionBlockingTests {
+    @Test func blockedAttentionEqualsUnblocked() {
+        let shape = LlamaAttentionShape(heads: 4, keyValueHeads: 2, headDim: 8)
+        let samples = [0..<37, 37..<40, 40..<100]  // several blocks, a partial last block, a tiny sample
+        let n = 100
+        var random = TensorRandom(seed: 11)
+        func filled(_ count: Int) -> Tensor {
+            let t = Tensor(zeros: [count])
+            random.fillNormal(t, std: 1)
+            return t
+        }
+        let q = filled(n * shape.queryStride), k = filled(n * shape.keyValueStride), v = filled(n * shape.keyValueStride)
+        let dout = filled(n * shape.queryStride)
+        let probCount = LlamaOps.attentionProbabilityCount(samples: samples, heads: shape.heads)
+        func run(blockRows: Int) -> [Tensor] {
+            let out = Tensor(zeros: [n * shape.queryStride]), probs = Tensor(zeros: [probCount])
+            let dq = Tensor(zeros: [n * shape.queryStride]), dk = Tensor(zeros: [n * shape.keyValueStride])
+            let dv = Tensor(zeros: [n * shape.keyValueStride]), scratch = Tensor(zeros: [60 * 60])
+            LlamaOps.attentionForward(out: out.data, probs: probs.data, q: q.data, k: k.data, v: v.data, samples: samples,
+                                      shape: shape, blockRows: blockRows)
+            LlamaOps.attentionBackward(dq: dq.data, dk: dk.data, dv: dv.data, dout: dout.data, probs: probs.data, q: q.data,
+                                       k: k.data, v: v.data, scratch: scratch.data, samples: samples, shape: shape, blockRows: blockRows)
+            return [out, probs, dq, dk, dv]
+        }
+        let whole = run(blockRows: 1000), blocked = run(blockRows: 8)
+        for (name, (a, b)) in zip(["out", "probs", "dq", "dk", "dv"], zip(blocked, whole)) {
+            #expect(relativeError(a, b) <= 1e-6, "\(name)")
+        }
+    }
+}

@@ -14,12 +14,16 @@ extension LlamaOps {
         samples.reduce(0) { $0 + heads * $1.count * $1.count }
     }
 
+    /// Query rows per block: block b only needs key columns 0..<end(b), so causal attention skips the
+    /// blocks above the diagonal (about 40% of the work at L = 256) while each product stays large enough for sgemm.
+    static let attentionBlockRows = 64
+
     /// Causal grouped-query attention within each sample (packed samples never see each other).
     /// Per sample of length L and head h: S = Q_h K_gᵀ / √hd [L, L], causal softmax → P, O_h = P V_g [L, hd].
-    /// out [N, Hq*hd], probs [Hq · Σ L²] (saved), q [N, Hq*hd], k, v [N, Hkv*hd] (q and k already rotated)
+    /// out [N, Hq*hd], probs [Hq · Σ L²] (saved; zero above the diagonal), q [N, Hq*hd], k, v [N, Hkv*hd] (q, k rotated)
     static func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                  q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                                 samples: [Range<Int>], shape: LlamaAttentionShape) {
+                                 samples: [Range<Int>], shape: LlamaAttentionShape, blockRows: Int = attentionBlockRows) {
         let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride
         let scale = 1 / Float(hd).squareRoot()
         var p = probs
@@ -28,28 +32,35 @@ extension LlamaOps {
             for h in 0..<shape.heads {
                 let g = h / shape.groupSize
                 let qh = q + s0 * qs + h * hd, kg = k + s0 * kvs + g * hd, vg = v + s0 * kvs + g * hd
-                GEMM.sgemm(transB: true, m: l, n: l, k: hd, alpha: scale, a: qh, lda: qs, b: kg, ldb: kvs, c: p, ldc: l)
-                for i in 0..<l {
-                    // causal softmax of row i over columns 0...i; the rest of the row is 0
-                    let row = p + i * l
-                    let sum = VectorMath.expInPlace(row, count: i + 1, subtracting: VectorMath.max(row, count: i + 1))
-                    let inv = 1 / sum
-                    for j in 0...i { row[j] *= inv }
-                    (row + i + 1).update(repeating: 0, count: l - i - 1)
+                let oh = out + s0 * qs + h * hd
+                for r0 in stride(from: 0, to: l, by: blockRows) {
+                    let r1 = min(r0 + blockRows, l)
+                    // S[r0..<r1, 0..<r1] = Q[r0..<r1] K[0..<r1]ᵀ / √hd
+                    GEMM.sgemm(transB: true, m: r1 - r0, n: r1, k: hd, alpha: scale, a: qh + r0 * qs, lda: qs, b: kg, ldb: kvs,
+                               c: p + r0 * l, ldc: l)
+                    for i in r0..<r1 {
+                        // causal softmax of row i over columns 0...i; the rest of the row is 0
+                        let row = p + i * l
+                        let sum = VectorMath.expInPlace(row, count: i + 1, subtracting: VectorMath.max(row, count: i + 1))
+                        let inv = 1 / sum
+                        for j in 0...i { row[j] *= inv }
+                        (row + i + 1).update(repeating: 0, count: l - i - 1)
+                    }
+                    // O[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]
+                    GEMM.sgemm(m: r1 - r0, n: hd, k: r1, a: p + r0 * l, lda: l, b: vg, ldb: kvs, c: oh + r0 * qs, ldc: qs)
                 }
-                GEMM.sgemm(m: l, n: hd, k: l, a: p, lda: l, b: vg, ldb: kvs, c: out + s0 * qs + h * hd, ldc: qs)
                 p += l * l
             }
         }
     }
 
-    /// Backward of `attentionForward`. dq is overwritten; dk and dv are overwritten (heads sharing a
-    /// key/value head add into it). scratch holds at least max L² floats.
+    /// Backward of `attentionForward`, block by block like the forward. dq is overwritten; dk and dv are
+    /// overwritten (heads sharing a key/value head add into it). scratch holds at least max L² floats.
     /// dP = dO_h V_gᵀ;  dV_g += Pᵀ dO_h;  dS = P ⊙ (dP − rowsum(P ⊙ dP));  dQ_h = dS K_g / √hd;  dK_g += dSᵀ Q_h / √hd
     static func attentionBackward(dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
                                   dout: UnsafePointer<Float>, probs: UnsafePointer<Float>, q: UnsafePointer<Float>,
                                   k: UnsafePointer<Float>, v: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                  samples: [Range<Int>], shape: LlamaAttentionShape) {
+                                  samples: [Range<Int>], shape: LlamaAttentionShape, blockRows: Int = attentionBlockRows) {
         let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride
         let scale = 1 / Float(hd).squareRoot()
         let n = samples.last?.upperBound ?? 0
@@ -61,20 +72,24 @@ extension LlamaOps {
             for h in 0..<shape.heads {
                 let g = h / shape.groupSize
                 let qh = q + s0 * qs + h * hd, kg = k + s0 * kvs + g * hd, vg = v + s0 * kvs + g * hd
-                let doh = dout + s0 * qs + h * hd
+                let doh = dout + s0 * qs + h * hd, dqh = dq + s0 * qs + h * hd
+                let dkg = dk + s0 * kvs + g * hd, dvg = dv + s0 * kvs + g * hd
                 let dP = scratch
-                GEMM.sgemm(transB: true, m: l, n: l, k: hd, a: doh, lda: qs, b: vg, ldb: kvs, c: dP, ldc: l)
-                GEMM.sgemm(transA: true, m: l, n: hd, k: l, a: p, lda: l, b: doh, ldb: qs, beta: 1,
-                           c: dv + s0 * kvs + g * hd, ldc: kvs)
-                for i in 0..<l {
-                    let pr = p + i * l, dr = dP + i * l
-                    let dot = VectorMath.dot(pr, dr, count: i + 1)
-                    for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
-                    (dr + i + 1).update(repeating: 0, count: l - i - 1)
+                for r0 in stride(from: 0, to: l, by: blockRows) {
+                    let r1 = min(r0 + blockRows, l), rows = r1 - r0
+                    let pb = p + r0 * l, dPb = dP + r0 * l
+                    GEMM.sgemm(transB: true, m: rows, n: r1, k: hd, a: doh + r0 * qs, lda: qs, b: vg, ldb: kvs, c: dPb, ldc: l)
+                    GEMM.sgemm(transA: true, m: r1, n: hd, k: rows, a: pb, lda: l, b: doh + r0 * qs, ldb: qs, beta: 1, c: dvg, ldc: kvs)
+                    for i in r0..<r1 {
+                        let pr = p + i * l, dr = dP + i * l
+                        let dot = VectorMath.dot(pr, dr, count: i + 1)
+                        for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
+                        (dr + i + 1).update(repeating: 0, count: r1 - i - 1)
+                    }
+                    GEMM.sgemm(m: rows, n: hd, k: r1, alpha: scale, a: dPb, lda: l, b: kg, ldb: kvs, c: dqh + r0 * qs, ldc: qs)
+                    GEMM.sgemm(transA: true, m: r1, n: hd, k: rows, alpha: scale, a: dPb, lda: l, b: qh + r0 * qs, ldb: qs, beta: 1,
+                               c: dkg, ldc: kvs)
                 }
-                GEMM.sgemm(m: l, n: hd, k: l, alpha: scale, a: dP, lda: l, b: kg, ldb: kvs, c: dq + s0 * qs + h * hd, ldc: qs)
-                GEMM.sgemm(transA: true, m: l, n: hd, k: l, alpha: scale, a: dP, lda: l, b: qh, ldb: qs, beta: 1,
-                           c: dk + s0 * kvs + g * hd, ldc: kvs)
                 p += l * l
             }
         }
