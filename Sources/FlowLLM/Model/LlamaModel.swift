@@ -1,7 +1,7 @@
 import Foundation
 
 /// A named trainable tensor with its gradient accumulator, as an optimizer sees it.
-public struct LlamaTrainableParameter: @unchecked Sendable {
+public struct LlamaTrainableParameter: Sendable {
     public let name: String
     public let value: Tensor
     public let gradient: Tensor
@@ -12,7 +12,7 @@ public struct LlamaTrainableParameter: @unchecked Sendable {
 ///
 /// Use: `forward(batch)` → loss and `logits`; then `backward()` accumulates gradients (it consumes the logits);
 /// `zeroGradients()` between optimizer steps. Not thread-safe: one model per training loop.
-public final class LlamaModel: @unchecked Sendable {
+public final class LlamaModel {
     public let config: LlamaConfig
     public let weights: LlamaWeights
     /// The adapter whose pairs join every adapted projection; nil for the base model alone.

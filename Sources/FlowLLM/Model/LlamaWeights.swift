@@ -1,7 +1,7 @@
 import Foundation
 
 /// The weights of one decoder layer, Hugging Face shapes (`[out, in]` for projections).
-public final class LlamaLayerWeights: @unchecked Sendable {
+public final class LlamaLayerWeights: Sendable {
     public let attentionNorm: Tensor  // [D]                 input_layernorm
     public let q: Tensor              // [Hq*hd, D]          self_attn.q_proj
     public let k: Tensor              // [Hkv*hd, D]         self_attn.k_proj
@@ -65,7 +65,7 @@ public enum LlamaProjection: String, Sendable, CaseIterable, Codable {
 }
 
 /// Every weight of a `LlamaForCausalLM`, in F32, named as in Hugging Face checkpoints.
-public final class LlamaWeights: @unchecked Sendable {
+public final class LlamaWeights: Sendable {
     public let config: LlamaConfig
     public let embedTokens: Tensor        // [V, D]   model.embed_tokens.weight
     public let layers: [LlamaLayerWeights]

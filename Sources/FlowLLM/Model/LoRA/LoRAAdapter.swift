@@ -1,5 +1,5 @@
 /// One low-rank pair: the adapted projection computes x·Wᵀ + scaling · (x·Aᵀ)·Bᵀ.
-public final class LoRAPair: @unchecked Sendable {
+public final class LoRAPair: Sendable {
     public let a: Tensor  // [r, in]   lora_A.weight
     public let b: Tensor  // [out, r]  lora_B.weight
 
@@ -11,7 +11,7 @@ public final class LoRAPair: @unchecked Sendable {
 }
 
 /// The LoRA weights for a Llama model: an optional `LoRAPair` per layer and projection.
-public final class LoRAAdapter: @unchecked Sendable {
+public final class LoRAAdapter: Sendable {
     public let config: LoRAConfig
     public let modelConfig: LlamaConfig
     /// `pairs[layer][projection index in LlamaProjection.allCases]`; nil where the projection is not adapted.

@@ -2,7 +2,7 @@ import Foundation
 
 /// AdamW with PyTorch's semantics (`torch.optim.AdamW`, single-tensor path): decoupled weight decay
 /// p ← p·(1 − lr·wd), bias-corrected moments, `eps` added after the bias-corrected square root.
-public final class AdamW: @unchecked Sendable {
+public final class AdamW {
     /// The tensors updated, with their gradients.
     public let parameters: [LlamaTrainableParameter]
     public var beta1: Double
