@@ -69,8 +69,8 @@ let median = times[times.count / 2], best = times[0]
 // Best of many short runs: on a shared machine the best one is the least disturbed.
 let peak = max(sgemmPeak(m: 512, n: 512, k: 512, repeats: 40), sgemmPeak(m: 1024, n: 1024, k: 1024, repeats: 20))
 let modelShaped = sgemmPeak(m: rows * length, n: config.intermediateSize, k: config.hiddenSize, repeats: 40)
-let core = String(cString: openblas_get_corename()), threads = openblas_get_num_threads()
-print(String(format: "flow %@ (OpenBLAS %@, %d threads): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
+let core = String(cString: openblas_get_corename()), threads = model.threads.count
+print(String(format: "flow %@ (OpenBLAS %@ kernels, %d threads): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
              full ? "full fine-tuning" : "LoRA r=\(rank)", core, threads, rows, length, best * 1000, n / best, median * 1000, n / median, flopsPerStep / median / 1e9,
              100 * flopsPerStep / median / 1e9 / peak, peak, rows * length, config.intermediateSize, config.hiddenSize,
              modelShaped, loss))

@@ -66,7 +66,7 @@ import Testing
     }
 }
 
-/// Blocked causal attention (skipping blocks above the diagonal) equals the one-block computation.
+/// Blocked causal attention (skipping blocks above the diagonal), split over threads, equals the one-block serial computation.
 @Suite struct LlamaAttentionBlockingTests {
     @Test func blockedAttentionEqualsUnblocked() {
         let shape = LlamaAttentionShape(heads: 4, keyValueHeads: 2, headDim: 8)
@@ -81,17 +81,19 @@ import Testing
         let q = filled(n * shape.queryStride), k = filled(n * shape.keyValueStride), v = filled(n * shape.keyValueStride)
         let dout = filled(n * shape.queryStride)
         let probCount = LlamaOps.attentionProbabilityCount(samples: samples, heads: shape.heads)
-        func run(blockRows: Int) -> [Tensor] {
+        func run(blockRows: Int, threads: Int) -> [Tensor] {
             let out = Tensor(zeros: [n * shape.queryStride]), probs = Tensor(zeros: [probCount])
             let dq = Tensor(zeros: [n * shape.queryStride]), dk = Tensor(zeros: [n * shape.keyValueStride])
-            let dv = Tensor(zeros: [n * shape.keyValueStride]), scratch = Tensor(zeros: [60 * 60])
+            let dv = Tensor(zeros: [n * shape.keyValueStride])
+            let scratch = Tensor(zeros: [LlamaOps.attentionWork(samples: samples, shape: shape).scratch])
             LlamaOps.attentionForward(out: out.data, probs: probs.data, q: q.data, k: k.data, v: v.data, samples: samples,
-                                      shape: shape, blockRows: blockRows)
+                                      shape: shape, threads: ComputeThreads(count: threads), blockRows: blockRows)
             LlamaOps.attentionBackward(dq: dq.data, dk: dk.data, dv: dv.data, dout: dout.data, probs: probs.data, q: q.data,
-                                       k: k.data, v: v.data, scratch: scratch.data, samples: samples, shape: shape, blockRows: blockRows)
+                                       k: k.data, v: v.data, scratch: scratch.data, samples: samples, shape: shape,
+                                       threads: ComputeThreads(count: threads), blockRows: blockRows)
             return [out, probs, dq, dk, dv]
         }
-        let whole = run(blockRows: 1000), blocked = run(blockRows: 8)
+        let whole = run(blockRows: 1000, threads: 1), blocked = run(blockRows: 8, threads: 3)
         for (name, (a, b)) in zip(["out", "probs", "dq", "dk", "dv"], zip(blocked, whole)) {
             #expect(relativeError(a, b) <= 1e-6, "\(name)")
         }

@@ -15,17 +15,25 @@ extension LlamaModel {
     /// - Parameter training: applies LoRA dropout (when configured) and keeps what `backward` needs.
     @discardableResult
     public func forward(_ batch: LlamaBatch, training: Bool = false) throws -> LlamaLoss {
+        try validate(batch)
+        return threads.withSingleThreadedBLAS { run(batch, training: training) }
+    }
+
+    private func validate(_ batch: LlamaBatch) throws {
         let c = config
-        let n = batch.rows * batch.length, d = c.hiddenSize
         for (i, t) in batch.tokens.enumerated() where t < 0 || Int(t) >= c.vocabSize {
             throw LlamaModelError("batch: token id \(t) at position \(i) is outside the vocabulary (vocab_size \(c.vocabSize)); does the tokenizer match the model?")
         }
         for (i, t) in batch.labels.enumerated() where t != LlamaBatch.ignoreIndex && (t < 0 || Int(t) >= c.vocabSize) {
             throw LlamaModelError("batch: label \(t) at position \(i) is outside the vocabulary (vocab_size \(c.vocabSize)) and not -100")
         }
-        let maxPosition = Int(batch.positions.max() ?? 0)
         guard batch.positions.allSatisfy({ $0 >= 0 }) else { throw LlamaModelError("batch: positions must be non-negative") }
-        rope.ensure(positions: maxPosition + 1)
+    }
+
+    private func run(_ batch: LlamaBatch, training: Bool) -> LlamaLoss {
+        let c = config, t = threads
+        let n = batch.rows * batch.length, d = c.hiddenSize
+        rope.ensure(positions: Int(batch.positions.max() ?? 0) + 1)
 
         if activations?.n != n { activations = LlamaActivations(n: n, config: c) }
         let acts = activations!
@@ -41,7 +49,7 @@ extension LlamaModel {
             a.probs = LlamaActivations.atLeast(a.probs, probCount)
             // attention block: x → RMSNorm → q, k, v → RoPE → attention → o_proj → + x
             LlamaOps.rmsNormForward(out: a.attentionNormed.data, rstd: a.attentionRstd.data, x: a.input.data,
-                                    weight: layer.attentionNorm.data, n: n, d: d, eps: c.rmsNormEps)
+                                    weight: layer.attentionNorm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
             project(.q, layer: l, x: a.attentionNormed, out: a.q, training: training)
             project(.k, layer: l, x: a.attentionNormed, out: a.k, training: training)
             project(.v, layer: l, x: a.attentionNormed, out: a.v, training: training)
@@ -52,29 +60,29 @@ extension LlamaModel {
                                      heads: c.numKeyValueHeads, headDim: c.headDim)
             }
             LlamaOps.attentionForward(out: a.attention.data, probs: a.probs.data, q: a.q.data, k: a.k.data, v: a.v.data,
-                                      samples: batch.samples, shape: shape)
+                                      samples: batch.samples, shape: shape, threads: t)
             let output = l + 1 < c.numHiddenLayers ? acts.layers[l + 1].input : acts.finalInput
             project(.o, layer: l, x: a.attention, out: a.middle, training: training)
             LlamaOps.residualForward(out: a.middle.data, a: a.middle.data, b: a.input.data, count: n * d)
             // MLP block: x → RMSNorm → silu(gate) ⊙ up → down_proj → + x
             LlamaOps.rmsNormForward(out: a.mlpNormed.data, rstd: a.mlpRstd.data, x: a.middle.data,
-                                    weight: layer.mlpNorm.data, n: n, d: d, eps: c.rmsNormEps)
+                                    weight: layer.mlpNorm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
             project(.gate, layer: l, x: a.mlpNormed, out: a.gate, training: training)
             project(.up, layer: l, x: a.mlpNormed, out: a.up, training: training)
-            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gate.data, up: a.up.data, count: n * c.intermediateSize)
+            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gate.data, up: a.up.data, count: n * c.intermediateSize, threads: t)
             project(.down, layer: l, x: a.hidden, out: output, training: training)
             LlamaOps.residualForward(out: output.data, a: output.data, b: a.middle.data, count: n * d)
         }
         // final RMSNorm → lm_head
         LlamaOps.rmsNormForward(out: acts.finalNormed.data, rstd: acts.finalRstd.data, x: acts.finalInput.data,
-                                weight: weights.norm.data, n: n, d: d, eps: c.rmsNormEps)
+                                weight: weights.norm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
         LlamaOps.linearForward(out: acts.logits.data, x: acts.finalNormed.data, weight: weights.outputProjection.data,
-                               n: n, inFeatures: d, outFeatures: c.vocabSize)
+                               n: n, inFeatures: d, outFeatures: c.vocabSize, threads: t)
 
         let targets = batch.shiftedTargets
-        targets.withUnsafeBufferPointer { t in
-            LlamaOps.crossEntropyForward(losses: acts.losses.data, logits: acts.logits.data, targets: t.baseAddress!,
-                                         n: n, vocab: c.vocabSize)
+        targets.withUnsafeBufferPointer { targetIDs in
+            LlamaOps.crossEntropyForward(losses: acts.losses.data, logits: acts.logits.data, targets: targetIDs.baseAddress!,
+                                         n: n, vocab: c.vocabSize, threads: t)
         }
         var loss = LlamaLoss(sum: 0, count: 0, perSample: [])
         for s in batch.samples {
@@ -99,7 +107,7 @@ extension LlamaModel {
         let n = x.shape[0]
         let (outFeatures, inFeatures) = p.shape(config)
         LlamaOps.linearForward(out: out.data, x: x.data, weight: weights.layers[l].projection(p).data,
-                               n: n, inFeatures: inFeatures, outFeatures: outFeatures)
+                               n: n, inFeatures: inFeatures, outFeatures: outFeatures, threads: threads)
         guard let adapter, let pair = adapter.pair(layer: l, p) else { return }
         let a = activations!.layers[l], slot = LoRAAdapter.slot(p), r = adapter.config.rank
         var input = x
@@ -120,9 +128,9 @@ extension LlamaModel {
         let projected = LlamaActivations.atLeast(a.loraProjected[slot], n * r)
         a.loraProjected[slot] = projected
         // projected [N, r] = input · Aᵀ;  out += scaling · projected · Bᵀ
-        GEMM.sgemm(transB: true, m: n, n: r, k: inFeatures, a: input.data, lda: inFeatures, b: pair.a.data, ldb: inFeatures,
+        GEMM.sgemm(threads: threads, transB: true, m: n, n: r, k: inFeatures, a: input.data, lda: inFeatures, b: pair.a.data, ldb: inFeatures,
                    c: projected.data, ldc: r)
-        GEMM.sgemm(transB: true, m: n, n: outFeatures, k: r, alpha: adapter.config.scaling, a: projected.data, lda: r,
+        GEMM.sgemm(threads: threads, transB: true, m: n, n: outFeatures, k: r, alpha: adapter.config.scaling, a: projected.data, lda: r,
                    b: pair.b.data, ldb: r, beta: 1, c: out.data, ldc: outFeatures)
     }
 }

@@ -22,6 +22,9 @@ public final class LlamaModel {
     /// Gradients of every base weight (present only for full fine-tuning).
     public let gradients: LlamaWeights?
 
+    /// The threads forward and backward split their work over.
+    public let threads: ComputeThreads
+
     let rope: LlamaRoPETable
     var activations: LlamaActivations?
     var lastBatch: LlamaBatch?
@@ -32,7 +35,10 @@ public final class LlamaModel {
     /// A model over `weights`; with `adapter` only the adapter trains, with `trainsBaseWeights` every base weight does.
     /// - Parameters:
     ///   - seed: seeds LoRA dropout (unused when `lora_dropout` is 0).
-    public init(weights: LlamaWeights, adapter: LoRAAdapter? = nil, trainsBaseWeights: Bool = false, seed: UInt64 = 0) {
+    ///   - threads: how many threads to compute on; by default what the environment grants the step.
+    public init(weights: LlamaWeights, adapter: LoRAAdapter? = nil, trainsBaseWeights: Bool = false, seed: UInt64 = 0,
+                threads: ComputeThreads = .fromEnvironment) {
+        self.threads = threads
         self.config = weights.config
         self.weights = weights
         self.adapter = adapter

@@ -24,4 +24,19 @@ public enum GEMM {
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// The same product with the rows of C split over `threads` (each piece a single-threaded sgemm).
+    @inline(__always)
+    public static func sgemm(
+        threads: ComputeThreads, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        // Rows of C are rows of A, or columns of A when it is transposed.
+        threads.forRanges(m, minimum: 32) { rows in
+            sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                  a: a + (transA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+        }
+    }
 }
