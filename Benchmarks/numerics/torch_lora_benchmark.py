@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch CPU eager reference for Benchmarks/numerics: the same tiny Llama, batch and LoRA as
 LlamaTrainingBenchmark.swift, forward + backward + AdamW, 2 threads. Needs torch, transformers, peft
-(see scripts/fixtures/numerics.py). Usage: torch_lora_benchmark.py [--full] [--steps N] [--attn eager|sdpa]"""
+(see scripts/fixtures/numerics.py). Usage: torch_lora_benchmark.py [--full] [--steps N] [--attn eager|sdpa] [--threads N]"""
 import argparse
 import time
 
@@ -16,8 +16,9 @@ parser.add_argument("--rows", type=int, default=4)
 parser.add_argument("--length", type=int, default=256)
 parser.add_argument("--rank", type=int, default=16)
 parser.add_argument("--attn", default="sdpa")
+parser.add_argument("--threads", type=int, default=2)
 args = parser.parse_args()
-torch.set_num_threads(2)
+torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 config = LlamaConfig(vocab_size=2048, hidden_size=128, intermediate_size=352, num_hidden_layers=4, num_attention_heads=4,
                      num_key_value_heads=2, max_position_embeddings=2048, attn_implementation=args.attn)
@@ -41,5 +42,5 @@ times.sort()
 median, best = times[len(times) // 2], times[0]
 n = args.rows * args.length
 mode = "full fine-tuning" if args.full else f"LoRA r={args.rank}"
-print(f"torch {torch.__version__} eager ({args.attn} attention) {mode}: {args.rows}x{args.length} tokens, "
+print(f"torch {torch.__version__} eager ({args.attn} attention, {args.threads} threads) {mode}: {args.rows}x{args.length} tokens, "
       f"best step {best * 1000:.1f} ms ({n / best:.0f} tokens/s), median step {median * 1000:.1f} ms, {n / median:.0f} tokens/s, loss {loss.item():.4f}")
