@@ -3,16 +3,13 @@ final class LlamaLayerActivations {
     let input: Tensor            // [N, D]      residual stream entering the layer
     let attentionRstd: Tensor    // [N]
     let attentionNormed: Tensor  // [N, D]
-    let q: Tensor                // [N, Hq*hd]  after RoPE
-    let k: Tensor                // [N, Hkv*hd] after RoPE
-    let v: Tensor                // [N, Hkv*hd]
+    let qkv: Tensor              // [N, Hq*hd + 2*Hkv*hd]  q | k | v per row; q and k after RoPE
     var probs: Tensor            // [Hq · Σ L²] attention probabilities, sample by sample
     let attention: Tensor        // [N, Hq*hd]  attention output before o_proj
     let middle: Tensor           // [N, D]      residual stream after attention
     let mlpRstd: Tensor          // [N]
     let mlpNormed: Tensor        // [N, D]
-    let gate: Tensor             // [N, I]
-    let up: Tensor               // [N, I]
+    let gateUp: Tensor           // [N, 2I]     gate | up per row
     let hidden: Tensor           // [N, I]      silu(gate) ⊙ up
     /// Per adapted projection slot: x·Aᵀ [N, r], and with dropout the dropped input and its mask [N, in].
     var loraProjected: [Tensor?]
@@ -24,16 +21,13 @@ final class LlamaLayerActivations {
         input = Tensor(zeros: [n, d])
         attentionRstd = Tensor(zeros: [n])
         attentionNormed = Tensor(zeros: [n, d])
-        q = Tensor(zeros: [n, c.queryWidth])
-        k = Tensor(zeros: [n, c.keyValueWidth])
-        v = Tensor(zeros: [n, c.keyValueWidth])
+        qkv = Tensor(zeros: [n, c.queryWidth + 2 * c.keyValueWidth])
         probs = Tensor(zeros: [0])
         attention = Tensor(zeros: [n, c.queryWidth])
         middle = Tensor(zeros: [n, d])
         mlpRstd = Tensor(zeros: [n])
         mlpNormed = Tensor(zeros: [n, d])
-        gate = Tensor(zeros: [n, i])
-        up = Tensor(zeros: [n, i])
+        gateUp = Tensor(zeros: [n, 2 * i])
         hidden = Tensor(zeros: [n, i])
         let slots = LlamaProjection.allCases.count
         loraProjected = Array(repeating: nil, count: slots)
@@ -57,11 +51,8 @@ final class LlamaActivations {
     let dResidual: Tensor     // [N, D]
     let dNormed: Tensor       // [N, D]
     let dAttention: Tensor    // [N, Hq*hd]
-    let dq: Tensor            // [N, Hq*hd]
-    let dk: Tensor            // [N, Hkv*hd]
-    let dv: Tensor            // [N, Hkv*hd]
-    let dGate: Tensor         // [N, I]
-    let dUp: Tensor           // [N, I]
+    let dQKV: Tensor          // [N, Hq*hd + 2*Hkv*hd]
+    let dGateUp: Tensor       // [N, 2I]
     let dHidden: Tensor       // [N, I]
     var dLoRAProjected = Tensor(zeros: [0])  // [N, r]
     var dLoRAInput = Tensor(zeros: [0])      // [N, max in] for dropout
@@ -78,11 +69,8 @@ final class LlamaActivations {
         dResidual = Tensor(zeros: [n, c.hiddenSize])
         dNormed = Tensor(zeros: [n, c.hiddenSize])
         dAttention = Tensor(zeros: [n, c.queryWidth])
-        dq = Tensor(zeros: [n, c.queryWidth])
-        dk = Tensor(zeros: [n, c.keyValueWidth])
-        dv = Tensor(zeros: [n, c.keyValueWidth])
-        dGate = Tensor(zeros: [n, c.intermediateSize])
-        dUp = Tensor(zeros: [n, c.intermediateSize])
+        dQKV = Tensor(zeros: [n, c.queryWidth + 2 * c.keyValueWidth])
+        dGateUp = Tensor(zeros: [n, 2 * c.intermediateSize])
         dHidden = Tensor(zeros: [n, c.intermediateSize])
     }
 

@@ -13,19 +13,21 @@ extension LlamaModel {
 
     private func run(batch: LlamaBatch, acts: LlamaActivations, lossScale: Float?) {
         let c = config, n = acts.n, d = c.hiddenSize, t = threads
+        let qw = c.queryWidth, kvw = c.keyValueWidth, f = qw + 2 * kvw, i = c.intermediateSize
         let scale = lossScale ?? (lastLossCount > 0 ? 1 / Float(lastLossCount) : 0)
-        let shape = LlamaAttentionShape(heads: c.numAttentionHeads, keyValueHeads: c.numKeyValueHeads, headDim: c.headDim)
+        let shape = attentionShape
         acts.dProbs = LlamaActivations.atLeast(acts.dProbs, LlamaOps.attentionWork(samples: batch.samples, shape: shape).scratch)
         if let adapter {
             acts.dLoRAProjected = LlamaActivations.atLeast(acts.dLoRAProjected, n * adapter.config.rank)
             if adapter.config.dropout > 0 {
-                acts.dLoRAInput = LlamaActivations.atLeast(acts.dLoRAInput, n * max(d, c.intermediateSize, c.queryWidth))
+                acts.dLoRAInput = LlamaActivations.atLeast(acts.dLoRAInput, n * max(d, i, qw))
             }
         }
 
         // loss → dlogits (in place) → lm_head → final RMSNorm
         lastTargets.withUnsafeBufferPointer { targetIDs in
-            LlamaOps.crossEntropyBackward(logits: acts.logits.data, targets: targetIDs.baseAddress!, scale: scale, n: n, vocab: c.vocabSize, threads: t)
+            LlamaOps.crossEntropyBackward(logits: acts.logits.data, targets: targetIDs.baseAddress!, scale: scale, n: n,
+                                          vocab: c.vocabSize, threads: t)
         }
         let dOutputProjection = gradients.map { $0.lmHead ?? $0.embedTokens }
         LlamaOps.linearBackward(dx: acts.dNormed.data, accumulate: false, dweight: dOutputProjection?.data,
@@ -38,29 +40,41 @@ extension LlamaModel {
         for l in stride(from: c.numHiddenLayers - 1, through: 0, by: -1) {
             let a = acts.layers[l], layer = weights.layers[l], g = gradients?.layers[l]
             // MLP block; dResidual is the gradient of the block's output and flows on unchanged through the skip.
-            projectBackward(.down, layer: l, dout: acts.dResidual, x: a.hidden, dx: acts.dHidden, accumulate: false)
-            LlamaOps.swigluBackward(dgate: acts.dGate.data, dup: acts.dUp.data, dh: acts.dHidden.data, gate: a.gate.data,
-                                    up: a.up.data, count: n * c.intermediateSize, threads: t)
-            projectBackward(.gate, layer: l, dout: acts.dGate, x: a.mlpNormed, dx: acts.dNormed, accumulate: false)
-            projectBackward(.up, layer: l, dout: acts.dUp, x: a.mlpNormed, dx: acts.dNormed, accumulate: true)
+            LlamaOps.linearBackward(dx: acts.dHidden.data, accumulate: false, dweight: g?.down.data, dout: acts.dResidual.data,
+                                    x: a.hidden.data, weight: layer.down.data, n: n, inFeatures: i, outFeatures: d, threads: t)
+            loraBackward(.down, layer: l, dout: acts.dResidual.data, doutStride: d, x: a.hidden, dx: acts.dHidden)
+            LlamaOps.swigluBackward(dgate: acts.dGateUp.data, dup: acts.dGateUp.data + i, dh: acts.dHidden.data,
+                                    gate: a.gateUp.data, up: a.gateUp.data + i, n: n, width: i, stride: 2 * i, threads: t)
+            LlamaOps.linearBackward(dx: acts.dNormed.data, accumulate: false, dweight: g?.gateUp.data, dout: acts.dGateUp.data,
+                                    x: a.mlpNormed.data, weight: layer.gateUp.data, n: n, inFeatures: d, outFeatures: 2 * i,
+                                    threads: t)
+            loraBackward(.gate, layer: l, dout: acts.dGateUp.data, doutStride: 2 * i, x: a.mlpNormed, dx: acts.dNormed)
+            loraBackward(.up, layer: l, dout: acts.dGateUp.data + i, doutStride: 2 * i, x: a.mlpNormed, dx: acts.dNormed)
             LlamaOps.rmsNormBackward(dx: acts.dResidual.data, dweight: g?.mlpNorm.data, dout: acts.dNormed.data,
                                      x: a.middle.data, weight: layer.mlpNorm.data, rstd: a.mlpRstd.data, n: n, d: d, threads: t)
             // attention block
-            projectBackward(.o, layer: l, dout: acts.dResidual, x: a.attention, dx: acts.dAttention, accumulate: false)
-            LlamaOps.attentionBackward(dq: acts.dq.data, dk: acts.dk.data, dv: acts.dv.data, dout: acts.dAttention.data,
-                                       probs: a.probs.data, q: a.q.data, k: a.k.data, v: a.v.data,
+            LlamaOps.linearBackward(dx: acts.dAttention.data, accumulate: false, dweight: g?.o.data, dout: acts.dResidual.data,
+                                    x: a.attention.data, weight: layer.o.data, n: n, inFeatures: qw, outFeatures: d, threads: t)
+            loraBackward(.o, layer: l, dout: acts.dResidual.data, doutStride: d, x: a.attention, dx: acts.dAttention)
+            let dqkv = acts.dQKV.data, qkv = a.qkv.data
+            LlamaOps.attentionBackward(dq: dqkv, dk: dqkv + qw, dv: dqkv + qw + kvw, dout: acts.dAttention.data,
+                                       probs: a.probs.data, q: qkv, k: qkv + qw, v: qkv + qw + kvw,
                                        scratch: acts.dProbs.data, samples: batch.samples, shape: shape, threads: t)
             batch.positions.withUnsafeBufferPointer { pos in
-                LlamaOps.ropeBackward(acts.dq.data, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
+                LlamaOps.ropeBackward(dqkv, rowStride: f, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
                                       heads: c.numAttentionHeads, headDim: c.headDim)
-                LlamaOps.ropeBackward(acts.dk.data, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
+                LlamaOps.ropeBackward(dqkv + qw, rowStride: f, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
                                       heads: c.numKeyValueHeads, headDim: c.headDim)
             }
-            projectBackward(.q, layer: l, dout: acts.dq, x: a.attentionNormed, dx: acts.dNormed, accumulate: false)
-            projectBackward(.k, layer: l, dout: acts.dk, x: a.attentionNormed, dx: acts.dNormed, accumulate: true)
-            projectBackward(.v, layer: l, dout: acts.dv, x: a.attentionNormed, dx: acts.dNormed, accumulate: true)
+            LlamaOps.linearBackward(dx: acts.dNormed.data, accumulate: false, dweight: g?.qkv.data, dout: dqkv,
+                                    x: a.attentionNormed.data, weight: layer.qkv.data, n: n, inFeatures: d, outFeatures: f,
+                                    threads: t)
+            for (p, offset) in [(LlamaProjection.q, 0), (.k, qw), (.v, qw + kvw)] {
+                loraBackward(p, layer: l, dout: dqkv + offset, doutStride: f, x: a.attentionNormed, dx: acts.dNormed)
+            }
             LlamaOps.rmsNormBackward(dx: acts.dResidual.data, dweight: g?.attentionNorm.data, dout: acts.dNormed.data,
-                                     x: a.input.data, weight: layer.attentionNorm.data, rstd: a.attentionRstd.data, n: n, d: d, threads: t)
+                                     x: a.input.data, weight: layer.attentionNorm.data, rstd: a.attentionRstd.data, n: n, d: d,
+                                     threads: t)
         }
         if let gradients {
             batch.tokens.withUnsafeBufferPointer { tokens in
@@ -70,29 +84,25 @@ extension LlamaModel {
         }
     }
 
-    /// Backward of `project`: dx (+)= dout·W (+ the LoRA path), dW += doutᵀ·x when fine-tuning fully,
-    /// dB += scaling · doutᵀ·(x·Aᵀ), dA += (scaling · dout·B)ᵀ·x.
-    /// dout [N, out], x [N, in], dx [N, in]
-    func projectBackward(_ p: LlamaProjection, layer l: Int, dout: Tensor, x: Tensor, dx: Tensor, accumulate: Bool) {
+    /// Backward of `addLoRA`: dB += scaling · doutᵀ·(x·Aᵀ), dA += (scaling · dout·B)ᵀ·x, dx += (scaling · dout·B)·A.
+    /// dout [N, out] with rows `doutStride` apart, x [N, in], dx [N, in] (holding the base product's dx already)
+    func loraBackward(_ p: LlamaProjection, layer l: Int, dout: UnsafePointer<Float>, doutStride: Int, x: Tensor, dx: Tensor) {
+        guard let adapter, let pair = adapter.pair(layer: l, p), let grad = adapterGradients?.pair(layer: l, p) else { return }
         let acts = activations!, n = acts.n
         let (outFeatures, inFeatures) = p.shape(config)
-        LlamaOps.linearBackward(dx: dx.data, accumulate: accumulate, dweight: gradients?.layers[l].projection(p).data,
-                                dout: dout.data, x: x.data, weight: weights.layers[l].projection(p).data,
-                                n: n, inFeatures: inFeatures, outFeatures: outFeatures, threads: threads)
-        guard let adapter, let pair = adapter.pair(layer: l, p), let grad = adapterGradients?.pair(layer: l, p) else { return }
         let a = acts.layers[l], slot = LoRAAdapter.slot(p), r = adapter.config.rank, scaling = adapter.config.scaling
         let projected = a.loraProjected[slot]!, dProjected = acts.dLoRAProjected
         let mask = a.loraMask[slot]
         let input = mask == nil ? x : a.loraDroppedInput[slot]!
         // dB [out, r] += scaling · doutᵀ · projected
-        GEMM.sgemm(threads: threads, transA: true, m: outFeatures, n: r, k: n, alpha: scaling, a: dout.data, lda: outFeatures,
+        GEMM.sgemm(threads: threads, transA: true, m: outFeatures, n: r, k: n, alpha: scaling, a: dout, lda: doutStride,
                    b: projected.data, ldb: r, beta: 1, c: grad.b.data, ldc: r)
         // dProjected [N, r] = scaling · dout · B
-        GEMM.sgemm(threads: threads, m: n, n: r, k: outFeatures, alpha: scaling, a: dout.data, lda: outFeatures, b: pair.b.data, ldb: r,
+        GEMM.sgemm(threads: threads, m: n, n: r, k: outFeatures, alpha: scaling, a: dout, lda: doutStride, b: pair.b.data, ldb: r,
                    c: dProjected.data, ldc: r)
         // dA [r, in] += dProjectedᵀ · input
-        GEMM.sgemm(threads: threads, transA: true, m: r, n: inFeatures, k: n, a: dProjected.data, lda: r, b: input.data, ldb: inFeatures,
-                   beta: 1, c: grad.a.data, ldc: inFeatures)
+        GEMM.sgemm(threads: threads, transA: true, m: r, n: inFeatures, k: n, a: dProjected.data, lda: r, b: input.data,
+                   ldb: inFeatures, beta: 1, c: grad.a.data, ldc: inFeatures)
         // dx [N, in] += dProjected · A (through the dropout mask when there is one)
         if let mask {
             let dInput = acts.dLoRAInput

@@ -32,13 +32,14 @@ extension LlamaModel {
 
     private func run(_ batch: LlamaBatch, training: Bool) -> LlamaLoss {
         let c = config, t = threads
-        let n = batch.rows * batch.length, d = c.hiddenSize
+        let n = batch.rows * batch.length, d = c.hiddenSize, i2 = 2 * c.intermediateSize
+        let qw = c.queryWidth, kvw = c.keyValueWidth, f = qw + 2 * kvw
         rope.ensure(positions: Int(batch.positions.max() ?? 0) + 1)
 
         if activations?.n != n { activations = LlamaActivations(n: n, config: c) }
         let acts = activations!
         let probCount = LlamaOps.attentionProbabilityCount(samples: batch.samples, heads: c.numAttentionHeads)
-        let shape = LlamaAttentionShape(heads: c.numAttentionHeads, keyValueHeads: c.numKeyValueHeads, headDim: c.headDim)
+        let shape = attentionShape
 
         batch.tokens.withUnsafeBufferPointer { tokens in
             LlamaOps.embeddingForward(out: acts.layers[0].input.data, tokens: tokens.baseAddress!,
@@ -47,30 +48,39 @@ extension LlamaModel {
         for (l, layer) in weights.layers.enumerated() {
             let a = acts.layers[l]
             a.probs = LlamaActivations.atLeast(a.probs, probCount)
-            // attention block: x → RMSNorm → q, k, v → RoPE → attention → o_proj → + x
+            // attention block: x → RMSNorm → [q | k | v] (one product) → RoPE → attention → o_proj → + x
             LlamaOps.rmsNormForward(out: a.attentionNormed.data, rstd: a.attentionRstd.data, x: a.input.data,
                                     weight: layer.attentionNorm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
-            project(.q, layer: l, x: a.attentionNormed, out: a.q, training: training)
-            project(.k, layer: l, x: a.attentionNormed, out: a.k, training: training)
-            project(.v, layer: l, x: a.attentionNormed, out: a.v, training: training)
-            batch.positions.withUnsafeBufferPointer { pos in
-                LlamaOps.ropeForward(a.q.data, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
-                                     heads: c.numAttentionHeads, headDim: c.headDim)
-                LlamaOps.ropeForward(a.k.data, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
-                                     heads: c.numKeyValueHeads, headDim: c.headDim)
+            LlamaOps.linearForward(out: a.qkv.data, x: a.attentionNormed.data, weight: layer.qkv.data,
+                                   n: n, inFeatures: d, outFeatures: f, threads: t)
+            for (p, offset) in [(LlamaProjection.q, 0), (.k, qw), (.v, qw + kvw)] {
+                addLoRA(p, layer: l, x: a.attentionNormed, out: a.qkv.data + offset, outStride: f, training: training)
             }
-            LlamaOps.attentionForward(out: a.attention.data, probs: a.probs.data, q: a.q.data, k: a.k.data, v: a.v.data,
-                                      samples: batch.samples, shape: shape, threads: t)
-            let output = l + 1 < c.numHiddenLayers ? acts.layers[l + 1].input : acts.finalInput
-            project(.o, layer: l, x: a.attention, out: a.middle, training: training)
+            batch.positions.withUnsafeBufferPointer { pos in
+                LlamaOps.ropeForward(a.qkv.data, rowStride: f, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin, n: n,
+                                     heads: c.numAttentionHeads, headDim: c.headDim)
+                LlamaOps.ropeForward(a.qkv.data + qw, rowStride: f, positions: pos.baseAddress!, cos: rope.cos, sin: rope.sin,
+                                     n: n, heads: c.numKeyValueHeads, headDim: c.headDim)
+            }
+            LlamaOps.attentionForward(out: a.attention.data, probs: a.probs.data, q: a.qkv.data, k: a.qkv.data + qw,
+                                      v: a.qkv.data + qw + kvw, samples: batch.samples, shape: shape, threads: t)
+            LlamaOps.linearForward(out: a.middle.data, x: a.attention.data, weight: layer.o.data,
+                                   n: n, inFeatures: qw, outFeatures: d, threads: t)
+            addLoRA(.o, layer: l, x: a.attention, out: a.middle.data, outStride: d, training: training)
             LlamaOps.residualForward(out: a.middle.data, a: a.middle.data, b: a.input.data, count: n * d)
-            // MLP block: x → RMSNorm → silu(gate) ⊙ up → down_proj → + x
+            // MLP block: x → RMSNorm → [gate | up] (one product) → silu(gate) ⊙ up → down_proj → + x
             LlamaOps.rmsNormForward(out: a.mlpNormed.data, rstd: a.mlpRstd.data, x: a.middle.data,
                                     weight: layer.mlpNorm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
-            project(.gate, layer: l, x: a.mlpNormed, out: a.gate, training: training)
-            project(.up, layer: l, x: a.mlpNormed, out: a.up, training: training)
-            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gate.data, up: a.up.data, count: n * c.intermediateSize, threads: t)
-            project(.down, layer: l, x: a.hidden, out: output, training: training)
+            LlamaOps.linearForward(out: a.gateUp.data, x: a.mlpNormed.data, weight: layer.gateUp.data,
+                                   n: n, inFeatures: d, outFeatures: i2, threads: t)
+            addLoRA(.gate, layer: l, x: a.mlpNormed, out: a.gateUp.data, outStride: i2, training: training)
+            addLoRA(.up, layer: l, x: a.mlpNormed, out: a.gateUp.data + i2 / 2, outStride: i2, training: training)
+            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gateUp.data, up: a.gateUp.data + i2 / 2, n: n, width: i2 / 2,
+                                   stride: i2, threads: t)
+            let output = l + 1 < c.numHiddenLayers ? acts.layers[l + 1].input : acts.finalInput
+            LlamaOps.linearForward(out: output.data, x: a.hidden.data, weight: layer.down.data,
+                                   n: n, inFeatures: i2 / 2, outFeatures: d, threads: t)
+            addLoRA(.down, layer: l, x: a.hidden, out: output.data, outStride: d, training: training)
             LlamaOps.residualForward(out: output.data, a: output.data, b: a.middle.data, count: n * d)
         }
         // final RMSNorm → lm_head
@@ -101,14 +111,19 @@ extension LlamaModel {
         return loss
     }
 
-    /// out = x·Wᵀ (+ scaling · (dropout(x)·Aᵀ)·Bᵀ when the projection is adapted).
-    /// x [N, in], out [N, out]
-    func project(_ p: LlamaProjection, layer l: Int, x: Tensor, out: Tensor, training: Bool) {
+    /// q, k and v live in one fused [N, q+k+v] buffer; attention reads them with its row stride.
+    var attentionShape: LlamaAttentionShape {
+        let f = config.queryWidth + 2 * config.keyValueWidth
+        return LlamaAttentionShape(heads: config.numAttentionHeads, keyValueHeads: config.numKeyValueHeads,
+                                   headDim: config.headDim, queryStride: f, keyValueStride: f)
+    }
+
+    /// out += scaling · (dropout(x)·Aᵀ)·Bᵀ when `p` is adapted in `layer` (the base product is already in out).
+    /// x [N, in], out [N, out] with rows `outStride` apart (a column block of a fused output)
+    func addLoRA(_ p: LlamaProjection, layer l: Int, x: Tensor, out: UnsafeMutablePointer<Float>, outStride: Int, training: Bool) {
+        guard let adapter, let pair = adapter.pair(layer: l, p) else { return }
         let n = x.shape[0]
         let (outFeatures, inFeatures) = p.shape(config)
-        LlamaOps.linearForward(out: out.data, x: x.data, weight: weights.layers[l].projection(p).data,
-                               n: n, inFeatures: inFeatures, outFeatures: outFeatures, threads: threads)
-        guard let adapter, let pair = adapter.pair(layer: l, p) else { return }
         let a = activations!.layers[l], slot = LoRAAdapter.slot(p), r = adapter.config.rank
         var input = x
         if training, adapter.config.dropout > 0 {
@@ -128,9 +143,9 @@ extension LlamaModel {
         let projected = LlamaActivations.atLeast(a.loraProjected[slot], n * r)
         a.loraProjected[slot] = projected
         // projected [N, r] = input · Aᵀ;  out += scaling · projected · Bᵀ
-        GEMM.sgemm(threads: threads, transB: true, m: n, n: r, k: inFeatures, a: input.data, lda: inFeatures, b: pair.a.data, ldb: inFeatures,
-                   c: projected.data, ldc: r)
-        GEMM.sgemm(threads: threads, transB: true, m: n, n: outFeatures, k: r, alpha: adapter.config.scaling, a: projected.data, lda: r,
-                   b: pair.b.data, ldb: r, beta: 1, c: out.data, ldc: outFeatures)
+        GEMM.sgemm(threads: threads, transB: true, m: n, n: r, k: inFeatures, a: input.data, lda: inFeatures, b: pair.a.data,
+                   ldb: inFeatures, c: projected.data, ldc: r)
+        GEMM.sgemm(threads: threads, transB: true, m: n, n: outFeatures, k: r, alpha: adapter.config.scaling, a: projected.data,
+                   lda: r, b: pair.b.data, ldb: r, beta: 1, c: out, ldc: outStride)
     }
 }

@@ -1,28 +1,49 @@
 import Foundation
 
 /// The weights of one decoder layer, Hugging Face shapes (`[out, in]` for projections).
+///
+/// q, k and v are views of one fused `qkv` matrix, gate and up of one `gateUp` matrix, so the model computes
+/// each group with a single matrix product (and one gradient product) while names and shapes stay Hugging Face's.
 public final class LlamaLayerWeights: Sendable {
     public let attentionNorm: Tensor  // [D]                 input_layernorm
-    public let q: Tensor              // [Hq*hd, D]          self_attn.q_proj
-    public let k: Tensor              // [Hkv*hd, D]         self_attn.k_proj
-    public let v: Tensor              // [Hkv*hd, D]         self_attn.v_proj
+    public let q: Tensor              // [Hq*hd, D]          self_attn.q_proj   (rows 0..<Hq*hd of qkv)
+    public let k: Tensor              // [Hkv*hd, D]         self_attn.k_proj   (next Hkv*hd rows)
+    public let v: Tensor              // [Hkv*hd, D]         self_attn.v_proj   (last Hkv*hd rows)
     public let o: Tensor              // [D, Hq*hd]          self_attn.o_proj
     public let mlpNorm: Tensor        // [D]                 post_attention_layernorm
-    public let gate: Tensor           // [I, D]              mlp.gate_proj
-    public let up: Tensor             // [I, D]              mlp.up_proj
+    public let gate: Tensor           // [I, D]              mlp.gate_proj      (rows 0..<I of gateUp)
+    public let up: Tensor             // [I, D]              mlp.up_proj        (rows I..<2I of gateUp)
     public let down: Tensor           // [D, I]              mlp.down_proj
+    let qkv: Tensor                   // [Hq*hd + 2*Hkv*hd, D]
+    let gateUp: Tensor                // [2I, D]
 
-    init(attentionNorm: Tensor, q: Tensor, k: Tensor, v: Tensor, o: Tensor, mlpNorm: Tensor,
-         gate: Tensor, up: Tensor, down: Tensor) {
-        self.attentionNorm = attentionNorm
-        self.q = q
-        self.k = k
-        self.v = v
-        self.o = o
-        self.mlpNorm = mlpNorm
-        self.gate = gate
-        self.up = up
-        self.down = down
+    /// Builds the layer's weights through `make(name suffix, shape)`, copying the fused groups into place.
+    init(config c: LlamaConfig, make: (String, [Int]) throws -> Tensor) rethrows {
+        let d = c.hiddenSize, i = c.intermediateSize, qw = c.queryWidth, kvw = c.keyValueWidth
+        func fused(_ parts: [(LlamaProjection, Int)], rows: Int) throws -> (Tensor, [Tensor]) {
+            let whole = Tensor(zeros: [rows, d])
+            var offset = 0
+            let views = try parts.map { p, width -> Tensor in
+                let view = Tensor(viewing: whole, offset: offset * d, shape: [width, d])
+                view.copyValues(from: try make(p.modulePath, [width, d]))
+                offset += width
+                return view
+            }
+            return (whole, views)
+        }
+        attentionNorm = try make("input_layernorm", [d])
+        let (qkv, qkvViews) = try fused([(.q, qw), (.k, kvw), (.v, kvw)], rows: qw + 2 * kvw)
+        self.qkv = qkv
+        q = qkvViews[0]
+        k = qkvViews[1]
+        v = qkvViews[2]
+        o = try make(LlamaProjection.o.modulePath, [d, qw])
+        mlpNorm = try make("post_attention_layernorm", [d])
+        let (gateUp, gateUpViews) = try fused([(.gate, i), (.up, i)], rows: 2 * i)
+        self.gateUp = gateUp
+        gate = gateUpViews[0]
+        up = gateUpViews[1]
+        down = try make(LlamaProjection.down.modulePath, [d, i])
     }
 
     /// The weight of one linear projection.
@@ -82,15 +103,7 @@ public final class LlamaWeights: Sendable {
         let d = config.hiddenSize
         embedTokens = try make("model.embed_tokens.weight", [config.vocabSize, d])
         layers = try (0..<config.numHiddenLayers).map { l in
-            func w(_ p: LlamaProjection) throws -> Tensor {
-                let s = p.shape(config)
-                return try make("model.layers.\(l).\(p.modulePath).weight", [s.out, s.in])
-            }
-            return LlamaLayerWeights(
-                attentionNorm: try make("model.layers.\(l).input_layernorm.weight", [d]),
-                q: try w(.q), k: try w(.k), v: try w(.v), o: try w(.o),
-                mlpNorm: try make("model.layers.\(l).post_attention_layernorm.weight", [d]),
-                gate: try w(.gate), up: try w(.up), down: try w(.down))
+            try LlamaLayerWeights(config: config) { suffix, shape in try make("model.layers.\(l).\(suffix).weight", shape) }
         }
         norm = try make("model.norm.weight", [d])
         lmHead = config.tieWordEmbeddings ? nil : try make("lm_head.weight", [config.vocabSize, d])

@@ -8,6 +8,8 @@ public final class Tensor: @unchecked Sendable {
     public let count: Int
     /// The elements, row-major; valid for the tensor's lifetime.
     public let data: UnsafeMutablePointer<Float>
+    /// For a view: the tensor whose memory it shares (kept alive by the view); nil when this tensor owns its memory.
+    private let base: Tensor?
 
     /// A tensor of zeros.
     public init(zeros shape: [Int]) {
@@ -15,6 +17,17 @@ public final class Tensor: @unchecked Sendable {
         self.count = shape.reduce(1, *)
         self.data = .allocate(capacity: max(count, 1))
         data.initialize(repeating: 0, count: max(count, 1))
+        self.base = nil
+    }
+
+    /// A view of `count(shape)` consecutive elements of `base` starting at `offset`: writes go to `base`.
+    /// Fused weights use this: q, k and v are views of one [q+k+v, D] matrix so one sgemm computes all three.
+    public init(viewing base: Tensor, offset: Int, shape: [Int]) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        precondition(offset >= 0 && offset + count <= base.count, "view \(offset)+\(shape) outside \(base.shape)")
+        self.data = base.data + offset
+        self.base = base
     }
 
     /// A tensor holding `values` (whose count must equal the product of `shape`).
@@ -24,7 +37,9 @@ public final class Tensor: @unchecked Sendable {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { data.deallocate() }
+    deinit {
+        if base == nil { data.deallocate() }
+    }
 
     /// The elements as a buffer, for loops that want `for i in buffer.indices`.
     public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }

@@ -1,11 +1,20 @@
 /// Shapes shared by attention forward and backward.
 struct LlamaAttentionShape {
-    var heads: Int          // Hq
-    var keyValueHeads: Int  // Hkv; query head h reads key/value head h / (Hq / Hkv)
-    var headDim: Int        // hd
-    var queryStride: Int { heads * headDim }
-    var keyValueStride: Int { keyValueHeads * headDim }
+    var heads: Int           // Hq
+    var keyValueHeads: Int   // Hkv; query head h reads key/value head h / (Hq / Hkv)
+    var headDim: Int         // hd
+    var queryStride: Int     // elements between rows of q and dq (Hq*hd dense; wider inside a fused qkv buffer)
+    var keyValueStride: Int  // elements between rows of k, v, dk, dv
+    var outputStride: Int { heads * headDim }  // out and dout are dense [N, Hq*hd]
     var groupSize: Int { heads / keyValueHeads }
+
+    init(heads: Int, keyValueHeads: Int, headDim: Int, queryStride: Int? = nil, keyValueStride: Int? = nil) {
+        self.heads = heads
+        self.keyValueHeads = keyValueHeads
+        self.headDim = headDim
+        self.queryStride = queryStride ?? heads * headDim
+        self.keyValueStride = keyValueStride ?? keyValueHeads * headDim
+    }
 }
 
 /// One unit of parallel attention work: the query heads of one sample that share key/value head `group`
@@ -43,12 +52,13 @@ extension LlamaOps {
 
     /// Causal grouped-query attention within each sample (packed samples never see each other).
     /// Per sample of length L and head h: S = Q_h K_gᵀ / √hd [L, L], causal softmax → P, O_h = P V_g [L, hd].
-    /// out [N, Hq*hd], probs [Hq · Σ L²] (saved; zero above the diagonal), q [N, Hq*hd], k, v [N, Hkv*hd] (q, k rotated)
+    /// out [N, Hq*hd], probs [Hq · Σ L²] (saved; zero above the diagonal), q [N, Hq*hd], k, v [N, Hkv*hd] (q, k rotated;
+    /// rows `shape.queryStride` / `shape.keyValueStride` apart, so they may be column blocks of one fused buffer)
     static func attentionForward(out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>,
                                  q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                                  samples: [Range<Int>], shape: LlamaAttentionShape, threads: ComputeThreads,
                                  blockRows: Int = attentionBlockRows) {
-        let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride
+        let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride, os = shape.outputStride
         let scale = 1 / Float(hd).squareRoot()
         let work = attentionWork(samples: samples, shape: shape).items
         threads.forEach(work.count) { index in
@@ -56,7 +66,7 @@ extension LlamaOps {
             let kg = k + s0 * kvs + item.group * hd, vg = v + s0 * kvs + item.group * hd
             for member in 0..<shape.groupSize {
                 let h = item.group * shape.groupSize + member
-                let qh = q + s0 * qs + h * hd, oh = out + s0 * qs + h * hd
+                let qh = q + s0 * qs + h * hd, oh = out + s0 * os + h * hd
                 let p = probs + item.probs + member * l * l
                 for r0 in stride(from: 0, to: l, by: blockRows) {
                     let r1 = min(r0 + blockRows, l)
@@ -72,7 +82,7 @@ extension LlamaOps {
                         (row + i + 1).update(repeating: 0, count: l - i - 1)
                     }
                     // O[r0..<r1] = P[r0..<r1, 0..<r1] V[0..<r1]
-                    GEMM.sgemm(m: r1 - r0, n: hd, k: r1, a: p + r0 * l, lda: l, b: vg, ldb: kvs, c: oh + r0 * qs, ldc: qs)
+                    GEMM.sgemm(m: r1 - r0, n: hd, k: r1, a: p + r0 * l, lda: l, b: vg, ldb: kvs, c: oh + r0 * os, ldc: os)
                 }
             }
         }
@@ -86,7 +96,7 @@ extension LlamaOps {
                                   k: UnsafePointer<Float>, v: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                   samples: [Range<Int>], shape: LlamaAttentionShape, threads: ComputeThreads,
                                   blockRows: Int = attentionBlockRows) {
-        let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride
+        let hd = shape.headDim, qs = shape.queryStride, kvs = shape.keyValueStride, os = shape.outputStride
         let scale = 1 / Float(hd).squareRoot()
         let work = attentionWork(samples: samples, shape: shape).items
         threads.forEach(work.count) { index in
@@ -100,13 +110,13 @@ extension LlamaOps {
             let dP = scratch + item.scratch
             for member in 0..<shape.groupSize {
                 let h = g * shape.groupSize + member
-                let qh = q + s0 * qs + h * hd, doh = dout + s0 * qs + h * hd, dqh = dq + s0 * qs + h * hd
+                let qh = q + s0 * qs + h * hd, doh = dout + s0 * os + h * hd, dqh = dq + s0 * qs + h * hd
                 let p = probs + item.probs + member * l * l
                 for r0 in stride(from: 0, to: l, by: blockRows) {
                     let r1 = min(r0 + blockRows, l), rows = r1 - r0
                     let pb = p + r0 * l, dPb = dP + r0 * l
-                    GEMM.sgemm(transB: true, m: rows, n: r1, k: hd, a: doh + r0 * qs, lda: qs, b: vg, ldb: kvs, c: dPb, ldc: l)
-                    GEMM.sgemm(transA: true, m: r1, n: hd, k: rows, a: pb, lda: l, b: doh + r0 * qs, ldb: qs, beta: 1, c: dvg, ldc: kvs)
+                    GEMM.sgemm(transB: true, m: rows, n: r1, k: hd, a: doh + r0 * os, lda: os, b: vg, ldb: kvs, c: dPb, ldc: l)
+                    GEMM.sgemm(transA: true, m: r1, n: hd, k: rows, a: pb, lda: l, b: doh + r0 * os, ldb: os, beta: 1, c: dvg, ldc: kvs)
                     for i in r0..<r1 {
                         let pr = p + i * l, dr = dP + i * l
                         let dot = VectorMath.dot(pr, dr, count: i + 1)

@@ -52,26 +52,27 @@ final class LlamaRoPETable {
 extension LlamaOps {
     /// In place, per head: x' = x·cos + rotate_half(x)·sin, rotate_half(x) = [−x₂, x₁] (Hugging Face's convention:
     /// the first and second halves of each head pair up, not adjacent elements).
-    /// x [N, heads * hd], positions [N], cos/sin [P, hd/2]
-    static func ropeForward(_ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, cos: UnsafePointer<Float>,
-                            sin: UnsafePointer<Float>, n: Int, heads: Int, headDim: Int) {
-        rotate(x, positions: positions, cos: cos, sin: sin, sinSign: 1, n: n, heads: heads, headDim: headDim)
+    /// x [N, heads * hd] with rows `rowStride` apart, positions [N], cos/sin [P, hd/2]
+    static func ropeForward(_ x: UnsafeMutablePointer<Float>, rowStride: Int, positions: UnsafePointer<Int32>,
+                            cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, n: Int, heads: Int, headDim: Int) {
+        rotate(x, rowStride: rowStride, positions: positions, cos: cos, sin: sin, sinSign: 1, n: n, heads: heads, headDim: headDim)
     }
 
     /// In place: the transpose of the rotation (a rotation by the negated angle), dx = Rᵀ dy.
-    /// dx [N, heads * hd]
-    static func ropeBackward(_ dx: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, cos: UnsafePointer<Float>,
-                             sin: UnsafePointer<Float>, n: Int, heads: Int, headDim: Int) {
-        rotate(dx, positions: positions, cos: cos, sin: sin, sinSign: -1, n: n, heads: heads, headDim: headDim)
+    /// dx [N, heads * hd] with rows `rowStride` apart
+    static func ropeBackward(_ dx: UnsafeMutablePointer<Float>, rowStride: Int, positions: UnsafePointer<Int32>,
+                             cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, n: Int, heads: Int, headDim: Int) {
+        rotate(dx, rowStride: rowStride, positions: positions, cos: cos, sin: sin, sinSign: -1, n: n, heads: heads, headDim: headDim)
     }
 
-    private static func rotate(_ x: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, cos: UnsafePointer<Float>,
-                               sin: UnsafePointer<Float>, sinSign: Float, n: Int, heads: Int, headDim: Int) {
+    private static func rotate(_ x: UnsafeMutablePointer<Float>, rowStride: Int, positions: UnsafePointer<Int32>,
+                               cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, sinSign: Float, n: Int, heads: Int,
+                               headDim: Int) {
         let half = headDim / 2
         for i in 0..<n {
             let c = cos + Int(positions[i]) * half, s = sin + Int(positions[i]) * half
             for h in 0..<heads {
-                let v = x + (i * heads + h) * headDim
+                let v = x + i * rowStride + h * headDim
                 for j in 0..<half {
                     let a = v[j], b = v[j + half], sj = sinSign * s[j]
                     v[j] = a * c[j] - b * sj
