@@ -133,7 +133,8 @@ import Testing
     }
 
     /// An adapter written by flow has PEFT's layout and reads back identically; it is also left in
-    /// $TMPDIR/flow-numerics-peft-check with flow's logits for `numerics.py --check-adapter` to load in peft.
+    /// $TMPDIR/flow-numerics-peft-check with flow's logits (and flow-written checkpoints) for
+    /// `numerics.py --check-adapter` to load in peft and transformers.
     @Test func writesPEFTLayout() throws {
         let weights = try LlamaFixtures.tinyWeights()
         let adapter = LoRAAdapter.initialized(LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .down]),
@@ -164,7 +165,14 @@ import Testing
         let packed = try LlamaFixtures.packedBatch()
         try model.forward(LlamaBatch(rows: 1, length: a.count, tokens: Array(packed.tokens[a])))
         var writer = SafeTensorsWriter()
-        try writer.add("logits", try #require(model.logits))
+        try writer.add("logits", try #require(model.logits).copy())
+        // Checkpoints written by flow, for transformers to load: the base model, and the tied one with llama3 RoPE.
+        try weights.save(to: check.appendingPathComponent("base"))
+        let tied = try LlamaModel.loadWeights(from: LlamaFixtures.url("tiny-llama-tied"))
+        try tied.save(to: check.appendingPathComponent("tied"), maxShardBytes: 30_000)
+        let tiedModel = LlamaModel(weights: tied)
+        try tiedModel.forward(LlamaBatch(rows: 1, length: a.count, tokens: Array(packed.tokens[a])))
+        try writer.add("tied_logits", try #require(tiedModel.logits))
         try writer.write(to: check.appendingPathComponent("flow_logits.safetensors"))
     }
 
