@@ -32,7 +32,7 @@ extension LlamaModel {
 
     private func run(_ batch: LlamaBatch, training: Bool) -> LlamaLoss {
         let c = config, t = threads
-        let n = batch.rows * batch.length, d = c.hiddenSize, i2 = 2 * c.intermediateSize
+        let n = batch.rows * batch.length, d = c.hiddenSize, i = c.intermediateSize
         let qw = c.queryWidth, kvw = c.keyValueWidth, f = qw + 2 * kvw
         rope.ensure(positions: Int(batch.positions.max() ?? 0) + 1)
 
@@ -72,14 +72,14 @@ extension LlamaModel {
             LlamaOps.rmsNormForward(out: a.mlpNormed.data, rstd: a.mlpRstd.data, x: a.middle.data,
                                     weight: layer.mlpNorm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
             LlamaOps.linearForward(out: a.gateUp.data, x: a.mlpNormed.data, weight: layer.gateUp.data,
-                                   n: n, inFeatures: d, outFeatures: i2, threads: t)
-            addLoRA(.gate, layer: l, x: a.mlpNormed, out: a.gateUp.data, outStride: i2, training: training)
-            addLoRA(.up, layer: l, x: a.mlpNormed, out: a.gateUp.data + i2 / 2, outStride: i2, training: training)
-            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gateUp.data, up: a.gateUp.data + i2 / 2, n: n, width: i2 / 2,
-                                   stride: i2, threads: t)
+                                   n: n, inFeatures: d, outFeatures: 2 * i, threads: t)
+            addLoRA(.gate, layer: l, x: a.mlpNormed, out: a.gateUp.data, outStride: 2 * i, training: training)
+            addLoRA(.up, layer: l, x: a.mlpNormed, out: a.gateUp.data + i, outStride: 2 * i, training: training)
+            LlamaOps.swigluForward(h: a.hidden.data, gate: a.gateUp.data, up: a.gateUp.data + i, n: n, width: i,
+                                   stride: 2 * i, threads: t)
             let output = l + 1 < c.numHiddenLayers ? acts.layers[l + 1].input : acts.finalInput
             LlamaOps.linearForward(out: output.data, x: a.hidden.data, weight: layer.down.data,
-                                   n: n, inFeatures: i2 / 2, outFeatures: d, threads: t)
+                                   n: n, inFeatures: i, outFeatures: d, threads: t)
             addLoRA(.down, layer: l, x: a.hidden, out: output.data, outStride: d, training: training)
             LlamaOps.residualForward(out: output.data, a: output.data, b: a.middle.data, count: n * d)
         }
