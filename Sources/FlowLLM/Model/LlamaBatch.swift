@@ -8,7 +8,9 @@ public struct LlamaBatch: Sendable {
     /// The label value that is not trained on, as in PyTorch's `ignore_index`.
     public static let ignoreIndex: Int32 = -100
 
+    /// Rows in the batch.
     public let rows: Int
+    /// Tokens per row.
     public let length: Int
     /// Token ids, `[rows * length]`.
     public let tokens: [Int32]

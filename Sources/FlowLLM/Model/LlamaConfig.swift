@@ -2,22 +2,33 @@ import Foundation
 
 /// The architecture of a Llama model, read from a Hugging Face `config.json`.
 public struct LlamaConfig: Sendable, Equatable, Codable {
+    /// `vocab_size`: rows of the embedding and LM head.
     public var vocabSize: Int
+    /// `hidden_size` (D): the residual stream's width.
     public var hiddenSize: Int
+    /// `intermediate_size` (I): the MLP's inner width.
     public var intermediateSize: Int
+    /// `num_hidden_layers`: decoder layers.
     public var numHiddenLayers: Int
+    /// `num_attention_heads` (Hq): query heads.
     public var numAttentionHeads: Int
+    /// `num_key_value_heads` (Hkv): key/value heads shared by groups of query heads; defaults to Hq.
     public var numKeyValueHeads: Int
     /// Per-head width; Hugging Face defaults it to `hidden_size / num_attention_heads`.
     public var headDim: Int
+    /// `rms_norm_eps`, added to the mean square inside RMSNorm.
     public var rmsNormEps: Float
+    /// `rope_theta`, the rotary base (`rope_parameters.rope_theta` in transformers 5 files).
     public var ropeTheta: Double
+    /// `max_position_embeddings` (informational: rotary tables grow to whatever positions a batch holds).
     public var maxPositionEmbeddings: Int
+    /// `tie_word_embeddings`: the LM head reuses the embedding matrix.
     public var tieWordEmbeddings: Bool
     /// Standard deviation of the random normal initialisation (`initializer_range`).
     public var initializerRange: Float
     /// Llama 3 style frequency scaling, when the checkpoint uses it.
     public var ropeScaling: LlamaRoPEScaling?
+    /// `bos_token_id` and `eos_token_id`, carried through to a saved config.json.
     public var bosTokenID: Int?
     public var eosTokenID: Int?
 
@@ -147,6 +158,7 @@ public struct LlamaConfig: Sendable, Equatable, Codable {
 
 /// Llama 3 frequency scaling (`rope_type: "llama3"` in `rope_scaling` or `rope_parameters`).
 public struct LlamaRoPEScaling: Sendable, Equatable, Codable {
+    /// `factor`, `low_freq_factor`, `high_freq_factor`, `original_max_position_embeddings` as in transformers.
     public var factor: Double
     public var lowFreqFactor: Double
     public var highFreqFactor: Double

@@ -2,8 +2,11 @@ import Foundation
 
 /// A named trainable tensor with its gradient accumulator, as an optimizer sees it.
 public struct LlamaTrainableParameter: Sendable {
+    /// The Hugging Face or PEFT tensor name.
     public let name: String
+    /// The tensor the optimizer updates in place.
     public let value: Tensor
+    /// Its gradient accumulator.
     public let gradient: Tensor
 }
 
@@ -13,7 +16,9 @@ public struct LlamaTrainableParameter: Sendable {
 /// Use: `forward(batch)` → loss and `logits`; then `backward()` accumulates gradients (it consumes the logits);
 /// `zeroGradients()` between optimizer steps. Not thread-safe: one model per training loop.
 public final class LlamaModel {
+    /// The architecture.
     public let config: LlamaConfig
+    /// The base weights (updated in place by full fine-tuning).
     public let weights: LlamaWeights
     /// The adapter whose pairs join every adapted projection; nil for the base model alone.
     public let adapter: LoRAAdapter?

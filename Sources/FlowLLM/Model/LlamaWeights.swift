@@ -87,8 +87,10 @@ public enum LlamaProjection: String, Sendable, CaseIterable, Codable {
 
 /// Every weight of a `LlamaForCausalLM`, in F32, named as in Hugging Face checkpoints.
 public final class LlamaWeights: Sendable {
+    /// The architecture these weights fit.
     public let config: LlamaConfig
     public let embedTokens: Tensor        // [V, D]   model.embed_tokens.weight
+    /// The decoder layers, in order.
     public let layers: [LlamaLayerWeights]
     public let norm: Tensor               // [D]      model.norm.weight
     /// `lm_head.weight` [V, D]; nil when tied to `embedTokens`.

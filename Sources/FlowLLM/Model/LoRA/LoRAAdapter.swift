@@ -12,7 +12,9 @@ public final class LoRAPair: Sendable {
 
 /// The LoRA weights for a Llama model: an optional `LoRAPair` per layer and projection.
 public final class LoRAAdapter: Sendable {
+    /// r, alpha, dropout, targets, rsLoRA.
     public let config: LoRAConfig
+    /// The model the adapter fits.
     public let modelConfig: LlamaConfig
     /// `pairs[layer][projection index in LlamaProjection.allCases]`; nil where the projection is not adapted.
     public let pairs: [[LoRAPair?]]

@@ -5,9 +5,12 @@ import Foundation
 public final class AdamW {
     /// The tensors updated, with their gradients.
     public let parameters: [LlamaTrainableParameter]
+    /// β1 and β2 of the moment estimates (torch: 0.9, 0.999).
     public var beta1: Double
     public var beta2: Double
+    /// ε added to the denominator (torch: 1e-8).
     public var epsilon: Double
+    /// Decoupled weight decay: p ← p·(1 − lr·wd) before the Adam step.
     public var weightDecay: Double
     /// Steps taken so far (the t of the bias correction).
     public private(set) var step = 0

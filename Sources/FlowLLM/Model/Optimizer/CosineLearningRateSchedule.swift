@@ -3,9 +3,13 @@ import Foundation
 /// Linear warmup then cosine decay to 0, exactly as transformers' `get_cosine_schedule_with_warmup`
 /// (half a cycle): the rate for optimizer step k (0-based) is `peak · λ(k)`.
 public struct CosineLearningRateSchedule: Sendable, Equatable {
+    /// The rate at the end of warmup.
     public var peakLearningRate: Double
+    /// Optimizer steps of linear warmup from 0.
     public var warmupSteps: Int
+    /// All optimizer steps of the run.
     public var totalSteps: Int
+    /// Cosine cycles over the decay (transformers' default 0.5: one half-wave down to 0).
     public var cycles: Double
 
     /// A schedule over `totalSteps` optimizer steps.
