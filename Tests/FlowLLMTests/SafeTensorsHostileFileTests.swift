@@ -79,6 +79,13 @@ import Testing
         #expect(error.description.contains("/nonexistent/model.safetensors"))
     }
 
+    @Test func refusesADirectory() throws {
+        try withTemporaryDirectory { dir in
+            let error = try #require(throws: SafeTensorsError.self) { try SafeTensorsFile(url: dir) }
+            #expect(error.kind == .io && error.message.contains("not a regular file"))
+        }
+    }
+
     @Test func acceptsSpacePaddedHeadersAndEmptyTensors() throws {
         try withTemporaryDirectory { dir in
             let url = dir.appendingPathComponent("ok.safetensors")

@@ -32,6 +32,9 @@ public final class SafeTensorsFile: SafeTensorsSource, @unchecked Sendable {
         guard fstat(fd, &status) == 0 else {
             throw SafeTensorsError(.io, file: path, "cannot stat: \(String(cString: strerror(errno)))")
         }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw SafeTensorsError(.io, file: path, "not a regular file; pass the .safetensors file (or use ShardedSafeTensors for a directory)")
+        }
         let size = Int(status.st_size)
         guard size >= 8 else {
             throw SafeTensorsError(.truncated, file: path, "file is \(size) bytes, shorter than the 8-byte header length")
