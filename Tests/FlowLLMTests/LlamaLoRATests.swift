@@ -60,6 +60,39 @@ import Testing
         }
     }
 
+    /// An optimizer restored from saved moments and step count continues exactly as the original would.
+    @Test func adamWResumesFromSavedState() throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let batch = try LlamaFixtures.packedBatch()
+        func step(_ model: LlamaModel, _ optimizer: AdamW) throws {
+            model.zeroGradients()
+            try model.forward(batch, training: true)
+            try model.backward()
+            optimizer.update(learningRate: 1e-3)
+        }
+        let model = LlamaModel(weights: weights, adapter: try Self.peftAdapter(config: weights.config))
+        let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.01)
+        try step(model, optimizer)
+        // A second run resumes from a copy of the adapter and optimizer state after one step.
+        let adapter = try #require(model.adapter)
+        let resumedAdapter = LoRAAdapter(config: adapter.config, modelConfig: weights.config, pairs: adapter.pairs.map {
+            $0.map { $0.map { LoRAPair(a: $0.a.copy(), b: $0.b.copy()) } }
+        })
+        let resumed = LlamaModel(weights: weights, adapter: resumedAdapter)
+        let resumedOptimizer = AdamW(parameters: resumed.trainableParameters, weightDecay: 0.01)
+        try resumedOptimizer.restore(step: optimizer.step, firstMoments: optimizer.firstMoments.map { $0.copy() },
+                                     secondMoments: optimizer.secondMoments.map { $0.copy() })
+        try step(model, optimizer)
+        try step(resumed, resumedOptimizer)
+        #expect(resumedOptimizer.step == 2)
+        for (a, b) in zip(model.trainableParameters, resumed.trainableParameters) {
+            #expect(a.value.values == b.value.values, "\(a.name)")
+        }
+        #expect(throws: LlamaModelError.self) {
+            try resumedOptimizer.restore(step: 1, firstMoments: [], secondMoments: [])
+        }
+    }
+
     /// Hand-checked values of transformers' get_cosine_schedule_with_warmup.
     @Test func cosineScheduleWarmsUpThenDecays() {
         let s = CosineLearningRateSchedule(peakLearningRate: 2e-4, warmupSteps: 2, totalSteps: 10)
