@@ -1,6 +1,6 @@
 /// "Did you mean" for names: the closest candidate within a small edit distance.
-enum Suggestion {
-    static func closest(to name: String, in candidates: [String]) -> String? {
+public enum Suggestion {
+    public static func closest(to name: String, in candidates: [String]) -> String? {
         let limit = max(2, name.count / 3)
         let scored = candidates.map { ($0, editDistance(name.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
@@ -8,7 +8,7 @@ enum Suggestion {
     }
 
     /// Appends " (did you mean 'x'?)" when a close name exists.
-    static func didYouMean(_ name: String, in candidates: [String]) -> String {
+    public static func didYouMean(_ name: String, in candidates: [String]) -> String {
         closest(to: name, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 

@@ -37,6 +37,8 @@ public final class ChildProcess: @unchecked Sendable {
         public var timeoutSeconds: Double?
         public var graceSeconds: Double = 5
         public var wantsEventDescriptor = false
+        /// Bytes written to the process's standard input (then closed); /dev/null when nil.
+        public var standardInput: Data?
 
         public init(executable: String, arguments: [String], environment: [String: String],
                     workingDirectory: String? = nil, timeoutSeconds: Double? = nil) {
@@ -70,7 +72,13 @@ public final class ChildProcess: @unchecked Sendable {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
-        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        var inPipe: [Int32] = [-1, -1]
+        if options.standardInput != nil {
+            guard flow_pipe(&inPipe, 0) == 0 else {
+                throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
+            }
+        }
+        let devNull = options.standardInput == nil ? open("/dev/null", O_RDONLY | O_CLOEXEC) : inPipe[0]
         defer {
             close(devNull)
             close(outPipe[1])
@@ -86,12 +94,30 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
+            if inPipe[1] >= 0 { close(inPipe[1]) }
             close(outPipe[0]); close(wake[0]); close(wake[1])
             if evPipe[0] >= 0 { close(evPipe[0]) }
             throw ChildProcessError("cannot start \(options.executable): \(String(cString: strerror(rc)))")
         }
         self.pid = pid
         self.pidfd = flow_pidfd_open(pid)
+        if let input = options.standardInput {
+            // Fed from its own thread so a child that reads slowly (or not at all) cannot block the engine.
+            let writeEnd = inPipe[1]
+            let feeder = Thread {
+                signal(SIGPIPE, SIG_IGN)
+                input.withUnsafeBytes { raw in
+                    var off = 0
+                    while off < raw.count {
+                        let n = write(writeEnd, raw.baseAddress! + off, raw.count - off)
+                        if n <= 0 { if errno == EINTR { continue }; break }
+                        off += n
+                    }
+                }
+                close(writeEnd)
+            }
+            feeder.start()
+        }
         self.outputFD = outPipe[0]
         self.eventFD = evPipe[0]
         self.wakeRead = wake[0]

@@ -1,0 +1,136 @@
+import FlowEngine
+import Foundation
+
+/// A real OpenSSH server on 127.0.0.1 with a random port, generated host and user keys and a known_hosts file,
+/// all in a temporary directory; for tests of remote hosts. Needs Debian's openssh-server (and root for sshd).
+public final class SSHServer: @unchecked Sendable {
+    public let directory: URL
+    public let port: Int
+    public let user: String
+    public var identityFile: URL { directory.appendingPathComponent("client_ed25519") }
+    public var knownHosts: URL { directory.appendingPathComponent("known_hosts") }
+    private let process: ChildProcess
+    private let exited = DispatchSemaphore(value: 0)
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-sshd-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        user = String(cString: getpwuid(getuid()).pointee.pw_name)
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        for key in ["host_ed25519", "client_ed25519"] {
+            try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", directory.appendingPathComponent(key).path])
+        }
+        try FileManager.default.copyItem(at: directory.appendingPathComponent("client_ed25519.pub"),
+                                         to: directory.appendingPathComponent("authorized_keys"))
+        port = try Self.freePort()
+        let config = """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(directory.path)/host_ed25519
+            PidFile \(directory.path)/sshd.pid
+            AuthorizedKeysFile \(directory.path)/authorized_keys
+            StrictModes no
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            PubkeyAuthentication yes
+            UsePAM no
+            PermitRootLogin yes
+            LogLevel INFO
+            MaxStartups 100
+            MaxSessions 100
+
+            """
+        try Data(config.utf8).write(to: directory.appendingPathComponent("sshd_config"))
+        let hostKey = try String(contentsOf: directory.appendingPathComponent("host_ed25519.pub"), encoding: .utf8)
+            .split(separator: " ").prefix(2).joined(separator: " ")
+        try Data("[127.0.0.1]:\(port) \(hostKey)\n".utf8).write(to: directory.appendingPathComponent("known_hosts"))
+
+        // sshd closes the descriptors it inherits, which Foundation's Process takes for an exit (and then blocks
+        // waiting for it); flow's own ChildProcess watches it by pid instead.
+        var options = ChildProcess.Options(
+            executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", directory.appendingPathComponent("sshd_config").path],
+            environment: ProcessInfo.processInfo.environment)
+        options.graceSeconds = 2
+        process = try ChildProcess(options)
+        let ready = DispatchSemaphore(value: 0)
+        let log = ServerLog()
+        let child = process, done = exited
+        Task.detached {
+            _ = await child.wait(output: { line in
+                if log.append(line) { ready.signal() }
+            })
+            ready.signal()
+            done.signal()
+        }
+        // sshd says when it listens (or exits first).
+        ready.wait()
+        guard log.listening else {
+            throw TestingError("sshd did not start: \(log.text)")
+        }
+    }
+
+    deinit {
+        process.stop()
+        exited.wait()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A `[hosts.NAME]` table for hosts.toml that reaches this server.
+    public func hostsTOML(name: String, root: URL, extra: String = "") -> String {
+        """
+        [hosts.\(name)]
+        ssh = "\(user)@127.0.0.1"
+        port = \(port)
+        identity_file = "\(identityFile.path)"
+        ssh_options = ["UserKnownHostsFile=\(knownHosts.path)", "StrictHostKeyChecking=yes"]
+        root = "\(root.path)"
+        \(extra)
+
+        """
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw TestingError("cannot find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func run(_ tool: String, _ args: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TestingError("\(tool) \(args) failed") }
+    }
+}
+
+/// sshd's log lines, and whether it said it listens.
+final class ServerLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var ready = false
+
+    /// Records a line; true the first time sshd reports it is listening.
+    func append(_ line: String) -> Bool {
+        lock.withLock {
+            lines.append(line)
+            if !ready && line.contains("Server listening") { ready = true; return true }
+            return false
+        }
+    }
+
+    var listening: Bool { lock.withLock { ready } }
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+}
