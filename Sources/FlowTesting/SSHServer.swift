@@ -55,13 +55,15 @@ public final class SSHServer: @unchecked Sendable {
         let ready = DispatchSemaphore(value: 0)
         let log = ServerLog()
         let child = process, done = exited
-        Task.detached {
-            _ = await child.wait(output: { line in
+        // A plain thread, not a task: tests block their own threads here, and the cooperative pool may have no
+        // thread left to run a task on.
+        Thread {
+            _ = child.waitBlocking(output: { line in
                 if log.append(line) { ready.signal() }
             })
             ready.signal()
             done.signal()
-        }
+        }.start()
         // sshd says when it listens (or exits first).
         ready.wait()
         guard log.listening else {

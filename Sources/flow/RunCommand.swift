@@ -27,6 +27,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("force"), help: "Run this step even if its outputs are cached (repeatable).")
     var force: [String] = []
 
+    @Option(help: "Run every step on this host from hosts.toml.")
+    var host: String?
+
     @Flag(name: .customLong("no-cache"), help: "Run every step; ignore cached outputs.")
     var noCache = false
 
@@ -48,6 +51,7 @@ struct RunCommand: AsyncParsableCommand {
         request.preprocOnly = preprocOnly
         request.force = force
         request.noCache = noCache
+        request.host = host
         var i = 0
         while i < rest.count {
             let arg = rest[i]

@@ -11,7 +11,7 @@ public final class RunEngine: @unchecked Sendable {
     public let slots: Int
 
     private let lock = NSLock()
-    private var running: [String: ChildProcess] = [:]
+    private var running: [String: any StepStoppable] = [:]
     private var stopRequested = false
     private var scheduler: Task<RunStatus, Never>?
 
@@ -208,7 +208,7 @@ public final class RunEngine: @unchecked Sendable {
     /// The content store of this project.
     public var store: ContentStore { ContentStore(directory: project.storeDirectory.appendingPathComponent("objects")) }
 
-    func track(_ step: String, _ process: ChildProcess?) {
+    func track(_ step: String, _ process: (any StepStoppable)?) {
         lock.lock()
         running[step] = process
         let stopNow = stopRequested && process != nil
@@ -219,3 +219,10 @@ public final class RunEngine: @unchecked Sendable {
     var stopping: Bool { isStopping }
 }
 
+
+/// Something the engine can ask to stop a running attempt: a local process group, or a remote step.
+protocol StepStoppable: AnyObject, Sendable {
+    func stop()
+}
+
+extension ChildProcess: StepStoppable {}

@@ -22,6 +22,8 @@ public struct RunPlan: Sendable {
     public let gpuRequests: [String: [GPURequest]]
     /// The GPUs of the machine the steps run on.
     public let gpus: GPUInventory
+    /// The host every step runs on (`--host NAME`); nil runs them here.
+    public let host: HostConfig?
 
     public var workflow: WorkflowSpec { loaded.spec }
 
@@ -37,6 +39,8 @@ public struct RunPlan: Sendable {
         public var force: [String] = []
         /// `--no-cache`: re-run everything.
         public var noCache = false
+        /// `--host NAME`: run every step on this host from hosts.toml.
+        public var host: String?
 
         public init() {}
     }
@@ -92,8 +96,29 @@ public struct RunPlan: Sendable {
                     hint: "lower .memory(...) or run the step on a bigger host")
             }
         }
+        var host: HostConfig?
+        if let name = request.host, name != "local" {
+            let hosts = try HostsFile.load(loader.project)
+            guard let h = hosts.first(where: { $0.name == name }) else {
+                throw FlowError.config("no host '\(name)' in hosts.toml" + Suggestion.didYouMean(name, in: hosts.map(\.name)),
+                                       hint: "declare it in hosts.toml (see hosts.example.toml); `flow hosts ls` lists hosts")
+            }
+            host = h
+            for name in steps {
+                guard let s = graph.step(name) else { continue }
+                if !s.isCommand {
+                    throw FlowError.config(
+                        "step '\(name)' is a Swift function; this version of flow runs only command steps on remote hosts",
+                        hint: "run it locally (drop --host) or make it a Command step")
+                }
+                if !s.attributes.volumes.isEmpty {
+                    throw FlowError.config("step '\(name)' mounts a volume; volumes are not yet mounted on remote hosts")
+                }
+            }
+        }
         var gpuRequests: [String: [GPURequest]] = [:]
-        let gpus = GPUInventory.probeLocal()
+        let gpus = host.map { h in GPUInventory(devices: h.gpus.enumerated().map { ($0.offset, $0.element) }) }
+            ?? GPUInventory.probeLocal()
         var unsatisfiable: [String] = []
         for name in steps {
             guard let specs = graph.step(name)?.attributes.gpu, !specs.isEmpty else { continue }
@@ -106,7 +131,7 @@ public struct RunPlan: Sendable {
         if !unsatisfiable.isEmpty {
             throw FlowError.config(
                 "no host can run this plan:\n  - " + unsatisfiable.joined(separator: "\n  - ")
-                    + "\n  host 'local' has \(gpus.summary)",
+                    + "\n  host '\(host?.name ?? "local")' has \(gpus.summary)",
                 hint: "run on a GPU host (--host NAME with hosts.toml), or drop .gpu(...) to run on the CPU")
         }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
@@ -118,6 +143,6 @@ public struct RunPlan: Sendable {
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
                        targets: targets.isEmpty ? graph.defaultTargets : targets, force: Set(request.force),
                        useCache: !request.noCache, source: WorkflowSource(spec: spec), gpuRequests: gpuRequests,
-                       gpus: gpus)
+                       gpus: gpus, host: host)
     }
 }

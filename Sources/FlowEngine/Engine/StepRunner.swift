@@ -1,6 +1,18 @@
 import FlowKit
 import Foundation
 
+/// How one attempt ended, wherever it ran.
+struct AttemptResult: Sendable {
+    var termination: ChildProcess.Termination = .exited(-1)
+    var stopReason: ChildProcess.StopReason?
+    var pid: Int32?
+    var lastLines: [String] = []
+    /// The attempt could not start (bad placeholder, missing volume, unreachable host...).
+    var setupError: String?
+    /// The attempt ran but failed for a reason other than its exit status (e.g. outputs lost in transfer).
+    var failure: String?
+}
+
 /// How a step ended, all attempts counted.
 enum StepOutcome: Sendable { case succeeded, cached, failed(String), cancelled }
 
@@ -122,46 +134,17 @@ struct StepRunner: Sendable {
         FilePermissions.remove(outputs)
         try? fm.createDirectory(at: outputs, withIntermediateDirectories: true)
 
-        let options: ChildProcess.Options
-        var mounts: [String: String] = [:]
-        do {
-            mounts = try mountVolumes(step)
-            options = try processOptions(step, attempt: attempt, outputs: outputs, mounts: mounts)
-        } catch {
-            let message = redactor.redact("\(error)")
-            writer.append("error: \(message)", attempt: attempt)
-            recordAttempt(name, attempt, startedAt: startedAt, pid: nil, termination: nil, error: message)
-            return .failed(message)
+        let result: AttemptResult
+        if let host = plan.host, !host.isLocal {
+            result = await runRemote(step, attempt: attempt, host: host, writer: writer, startedAt: startedAt)
+        } else {
+            result = await runLocal(step, attempt: attempt, outputs: outputs, writer: writer, startedAt: startedAt)
         }
-        let process: ChildProcess
-        do {
-            process = try ChildProcess(options)
-        } catch {
-            return .failed("\(error)")
+        if let setupError = result.setupError {
+            writer.append("error: \(setupError)", attempt: attempt)
+            recordAttempt(name, attempt, startedAt: startedAt, pid: nil, termination: nil, error: setupError)
+            return .failed(setupError)
         }
-        recordAttempt(name, attempt, startedAt: startedAt, pid: process.pid, termination: nil, error: nil)
-        try? database.write { db in
-            try db.execute(
-                sql: "UPDATE steps SET status = 'running', attempts = ?, startedAt = COALESCE(startedAt, ?) WHERE runTag = ? AND name = ?",
-                arguments: [attempt, startedAt, tag, name])
-        }
-        runLog?.append("\(name): started attempt \(attempt) (pid \(process.pid))", attempt: attempt)
-        var started = RunEvent(.stepStarted, tag: tag, time: startedAt, step: name)
-        started.attempt = attempt
-        onEvent(started)
-
-        engine.track(name, process)
-        let lastLines = LineCollector()
-        let redactor = self.redactor
-        let result = await process.wait(
-            output: { line in
-                let clean = redactor.redact(line)
-                writer.append(clean, attempt: attempt)
-                lastLines.keepLast(clean, limit: 20)
-            },
-            event: { line in handleEvent(line, step: name, attempt: attempt) })
-        engine.track(name, nil)
-
         let seconds = now() - startedAt
         var error: String?
         switch result.stopReason {
@@ -170,13 +153,15 @@ struct StepRunner: Sendable {
         case .stopped?:
             error = "stopped"
         case nil:
-            if !result.termination.succeeded {
-                let lines = lastLines.lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            if let failure = result.failure {
+                error = failure
+            } else if !result.termination.succeeded {
+                let lines = result.lastLines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
                 let tail = lines.last(where: { $0.localizedCaseInsensitiveContains("error") }) ?? lines.last
                 error = result.termination.description + (tail.map { ": \($0)" } ?? "")
             }
         }
-        recordAttempt(name, attempt, startedAt: startedAt, pid: process.pid, termination: result.termination, error: error)
+        recordAttempt(name, attempt, startedAt: startedAt, pid: result.pid, termination: result.termination, error: error)
         runLog?.append("\(name): attempt \(attempt) \(error.map { "failed: \($0)" } ?? "succeeded") in \(format(seconds))",
                        attempt: attempt)
         if result.stopReason == .stopped {
@@ -190,6 +175,54 @@ struct StepRunner: Sendable {
             return .failed("its volume changes could not be committed: \(redactor.redact("\(error)"))")
         }
         return .succeeded
+    }
+
+    /// Runs one attempt as a local process group.
+    private func runLocal(_ step: StepSpec, attempt: Int, outputs: URL, writer: LogWriter, startedAt: Double) async
+        -> AttemptResult
+    {
+        let name = step.name
+        let options: ChildProcess.Options
+        do {
+            let mounts = try mountVolumes(step)
+            options = try processOptions(step, attempt: attempt, outputs: outputs, mounts: mounts)
+        } catch {
+            return AttemptResult(setupError: redactor.redact("\(error)"))
+        }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess(options)
+        } catch {
+            return AttemptResult(setupError: "\(error)")
+        }
+        beginAttempt(name, attempt: attempt, startedAt: startedAt, pid: process.pid, where: "pid \(process.pid)")
+        engine.track(name, process)
+        let lastLines = LineCollector()
+        let redactor = self.redactor
+        let result = await process.wait(
+            output: { line in
+                let clean = redactor.redact(line)
+                writer.append(clean, attempt: attempt)
+                lastLines.keepLast(clean, limit: 20)
+            },
+            event: { line in handleEvent(line, step: name, attempt: attempt) })
+        engine.track(name, nil)
+        return AttemptResult(termination: result.termination, stopReason: result.stopReason, pid: process.pid,
+                             lastLines: lastLines.lines)
+    }
+
+    /// Records that an attempt runs (database, run log, event).
+    func beginAttempt(_ name: String, attempt: Int, startedAt: Double, pid: Int32?, where place: String) {
+        recordAttempt(name, attempt, startedAt: startedAt, pid: pid, termination: nil, error: nil)
+        try? database.write { db in
+            try db.execute(
+                sql: "UPDATE steps SET status = 'running', attempts = ?, startedAt = COALESCE(startedAt, ?) WHERE runTag = ? AND name = ?",
+                arguments: [attempt, startedAt, tag, name])
+        }
+        runLog?.append("\(name): started attempt \(attempt) (\(place))", attempt: attempt)
+        var started = RunEvent(.stepStarted, tag: tag, time: startedAt, step: name)
+        started.attempt = attempt
+        onEvent(started)
     }
 
     private func handleEvent(_ line: String, step: String, attempt: Int) {
@@ -216,7 +249,7 @@ struct StepRunner: Sendable {
         onEvent(out)
     }
 
-    private func recordAttempt(_ step: String, _ number: Int, startedAt: Double, pid: Int32?,
+    func recordAttempt(_ step: String, _ number: Int, startedAt: Double, pid: Int32?,
                                termination: ChildProcess.Termination?, error: String?) {
         var exit: Int32?
         var signal: Int32?

@@ -39,6 +39,10 @@ public final class ChildProcess: @unchecked Sendable {
         public var wantsEventDescriptor = false
         /// Bytes written to the process's standard input (then closed); /dev/null when nil.
         public var standardInput: Data?
+        /// A file to read standard input from instead.
+        public var standardInputFile: String?
+        /// A file standard output goes to (binary-safe); standard error still arrives as lines.
+        public var standardOutputFile: String?
 
         public init(executable: String, arguments: [String], environment: [String: String],
                     workingDirectory: String? = nil, timeoutSeconds: Double? = nil) {
@@ -78,7 +82,16 @@ public final class ChildProcess: @unchecked Sendable {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
-        let devNull = options.standardInput == nil ? open("/dev/null", O_RDONLY | O_CLOEXEC) : inPipe[0]
+        let devNull = options.standardInput != nil ? inPipe[0]
+            : open(options.standardInputFile ?? "/dev/null", O_RDONLY | O_CLOEXEC)
+        guard devNull >= 0 else {
+            throw ChildProcessError("cannot open \(options.standardInputFile ?? "/dev/null"): \(String(cString: strerror(errno)))")
+        }
+        let stdoutFile = options.standardOutputFile.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        if let fd = stdoutFile, fd < 0 {
+            throw ChildProcessError("cannot create \(options.standardOutputFile!): \(String(cString: strerror(errno)))")
+        }
+        defer { if let fd = stdoutFile { close(fd) } }
         defer {
             close(devNull)
             close(outPipe[1])
@@ -89,8 +102,8 @@ public final class ChildProcess: @unchecked Sendable {
         var pid: pid_t = 0
         let rc = withCStrings(argv) { cargv in
             withCStrings(env) { cenv in
-                flow_spawn(options.executable, cargv, cenv, options.workingDirectory, devNull, outPipe[1], outPipe[1],
-                           evPipe[1], 0, &pid)
+                flow_spawn(options.executable, cargv, cenv, options.workingDirectory, devNull, stdoutFile ?? outPipe[1],
+                           outPipe[1], evPipe[1], 0, &pid)
             }
         }
         guard rc == 0 else {
@@ -141,16 +154,31 @@ public final class ChildProcess: @unchecked Sendable {
     /// Watches the process to its end on a dedicated thread, delivering lines as they come.
     public func wait(output: @escaping @Sendable (String) -> Void,
                      event: @escaping @Sendable (String) -> Void = { _ in }) async -> Result {
+        await watchOnThread(raw: nil, output: output, event: event)
+    }
+
+    /// Watches the process to its end on the calling thread (for callers outside Swift concurrency).
+    public func waitBlocking(output: (String) -> Void) -> Result {
+        watch(raw: nil, output: output, event: { _ in })
+    }
+
+    /// Watches the process to its end, delivering its output as raw byte chunks (for binary-safe streams).
+    public func wait(chunks: @escaping @Sendable ([UInt8]) -> Void) async -> Result {
+        await watchOnThread(raw: chunks, output: { _ in }, event: { _ in })
+    }
+
+    private func watchOnThread(raw: (@Sendable ([UInt8]) -> Void)?, output: @escaping @Sendable (String) -> Void,
+                               event: @escaping @Sendable (String) -> Void) async -> Result {
         await withCheckedContinuation { continuation in
             let thread = Thread { [self] in
-                continuation.resume(returning: watch(output: output, event: event))
+                continuation.resume(returning: watch(raw: raw, output: output, event: event))
             }
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
 
-    private func watch(output: (String) -> Void, event: (String) -> Void) -> Result {
+    private func watch(raw: (([UInt8]) -> Void)?, output: (String) -> Void, event: (String) -> Void) -> Result {
         let start = monotonicNow()
         var termDeadline = options.timeoutSeconds.map { start + $0 }
         var killDeadline: Double?
@@ -191,7 +219,8 @@ public final class ChildProcess: @unchecked Sendable {
                 if p.fd == outputFD || p.fd == eventFD {
                     let count = read(p.fd, &buffer, buffer.count)
                     if count > 0 {
-                        if p.fd == outputFD { outLines.append(buffer[0..<count], emit: output) }
+                        if p.fd == outputFD, let raw { raw(Array(buffer[0..<count])) }
+                        else if p.fd == outputFD { outLines.append(buffer[0..<count], emit: output) }
                         else { evLines.append(buffer[0..<count], emit: event) }
                     } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                         if p.fd == outputFD { outOpen = false; outLines.finish(emit: output) }

@@ -1,0 +1,100 @@
+import FlowKit
+import Foundation
+import GRDB
+
+/// Running a command step's attempt on a remote host.
+extension StepRunner {
+    func runRemote(_ step: StepSpec, attempt: Int, host: HostConfig, writer: LogWriter, startedAt: Double) async
+        -> AttemptResult
+    {
+        let name = step.name
+        guard let template = plan.graph.templates[name] else {
+            return AttemptResult(setupError: "step '\(name)' is not a command step")
+        }
+        let transport = SSHTransport(host: host, controlDirectory: project.storeDirectory.appendingPathComponent("ssh"))
+        let runner = RemoteStepRunner(transport: transport, store: engine.store, root: host.root)
+        let runDir = "\(host.root)/runs/\(tag)/\(name)/a\(attempt)"
+        let control = RemoteControl()
+        do {
+            // Inputs: send the objects the host lacks, then lay out each input from its store.
+            let deps = plan.graph.dependencies[name, default: []]
+            let inputs = try database.read { db in
+                try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)
+            }
+            let roots = inputs.compactMap { Digest(hex: $0.digest) }
+            let sent = try await runner.sendMissing(try runner.objectClosure(roots))
+            runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name)", attempt: attempt)
+            for input in inputs {
+                if let d = Digest(hex: input.digest) {
+                    try await runner.materialize(d, at: "\(runDir)/inputs/\(input.step)/\(input.name)")
+                }
+            }
+            var outputNames: [String] = []
+            let command = try template.render { part in
+                switch part {
+                case .input(let s, let o):
+                    guard inputs.contains(where: { $0.step == s && $0.name == o }) else {
+                        throw FlowError.config("step '\(name)' reads {\(s)/\(o)}, but step '\(s)' wrote no output '\(o)'")
+                    }
+                    return "\(runDir)/inputs/\(s)/\(o)"
+                case .output(let o):
+                    outputNames.append(o)
+                    return "\(runDir)/outputs/\(o)"
+                case .param(let p): return plan.params[p] ?? ""
+                case .volume(let v): throw FlowError.config("step '\(name)' uses {\(v)}: volumes are not mounted on remote hosts yet")
+                case .literal(let s): return s
+                }
+            }
+            let mkdirs = (["outputs"] + outputNames.map { "outputs/\($0)" }).map { shellQuote("\(runDir)/\($0)") }
+            let prepared = try await transport.run("mkdir -p \(mkdirs.joined(separator: " "))")
+            guard prepared.succeeded else {
+                return AttemptResult(setupError: "\(host.name): cannot create \(runDir): \(prepared.output.joined(separator: " "))")
+            }
+            var env = host.env.merging(step.attributes.env) { _, new in new }
+            env["FLOW_RUN_TAG"] = tag
+            env["FLOW_STEP"] = name
+            env["FLOW_ATTEMPT"] = String(attempt)
+            if plan.gpuRequests[name] != nil {
+                env["CUDA_VISIBLE_DEVICES"] = gpuAssignments.get(name).map(String.init).joined(separator: ",")
+            }
+            var secrets: [String: String] = [:]
+            for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
+            try await runner.start(command: command, runDir: runDir, environment: env, secrets: secrets)
+        } catch {
+            return AttemptResult(setupError: redactor.redact("\(error)"))
+        }
+
+        beginAttempt(name, attempt: attempt, startedAt: startedAt, pid: nil, where: "on \(host.name)")
+        engine.track(name, control)
+        defer { engine.track(name, nil) }
+        let lastLines = LineCollector()
+        let redactor = self.redactor
+        let deadline = step.attributes.timeoutSeconds.map { monotonicNow() + $0 }
+        do {
+            let code = try await runner.follow(
+                runDir: runDir,
+                onLine: { line in
+                    let clean = redactor.redact(line)
+                    writer.append(clean, attempt: attempt)
+                    lastLines.keepLast(clean, limit: 20)
+                },
+                deadline: deadline, control: control,
+                onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            var result = AttemptResult(termination: .exited(code), pid: nil, lastLines: lastLines.lines)
+            if code == 0 {
+                do {
+                    try await runner.fetchOutputs(runDir: runDir, to: outputsDirectory(name))
+                } catch {
+                    result.failure = "\(error)"
+                }
+            }
+            return result
+        } catch RemoteStop.timeout {
+            return AttemptResult(termination: .signaled(SIGTERM), stopReason: .timeout, lastLines: lastLines.lines)
+        } catch RemoteStop.stopped {
+            return AttemptResult(termination: .signaled(SIGTERM), stopReason: .stopped, lastLines: lastLines.lines)
+        } catch {
+            return AttemptResult(termination: .exited(-1), lastLines: lastLines.lines, failure: redactor.redact("\(error)"))
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import FlowEngine
+import FlowTesting
+import Foundation
+import Testing
+
+@Suite("remote command steps over SSH") struct RemoteTests {
+    func project(_ server: SSHServer, _ name: String, workflow: String) throws -> (TemporaryProject, URL) {
+        let p = try TemporaryProject(name)
+        let remoteRoot = p.root.appendingPathComponent("remote-root")
+        try p.write("hosts.toml", server.hostsTOML(name: "loopback", root: remoteRoot))
+        try p.write("Workflows/R.swift", workflow)
+        return (p, remoteRoot)
+    }
+
+    func filesContaining(_ needle: String, under root: URL) -> [String] {
+        var hits: [String] = []
+        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        while let url = e?.nextObject() as? URL {
+            if let data = FileManager.default.contents(atPath: url.path), data.range(of: Data(needle.utf8)) != nil {
+                hits.append(url.path)
+            }
+        }
+        return hits
+    }
+
+    @Test func stepsRunOnTheHostWithInputsSentOnceOutputsVerifiedAndSecretsKeptOffDisk() throws {
+        let server = try SSHServer()
+        let secret = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let (p, remoteRoot) = try project(server, "remote", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("make", "head -c 2000000 /dev/urandom > {output/blob}/data.bin; echo made")
+                Command("use", "wc -c < {make/blob}/data.bin > {output/count}/n; cp {make/blob}/data.bin {output/count}/copy.bin; echo token=$HF_TOKEN; hostname")
+                    .needs("make").secrets("huggingface")
+            }
+            """)
+        try p.write("secrets/huggingface.env", "HF_TOKEN=\(secret)\n", mode: 0o600)
+        let out = try p.flow("run", "--host", "loopback")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.flow("volume", "get", "runs/\(tag)/use/count/n", "-").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2000000")
+        let made = try p.flow("volume", "get", "runs/\(tag)/make/blob/data.bin", "made.bin")
+        let copied = try p.flow("volume", "get", "runs/\(tag)/use/count/copy.bin", "copied.bin")
+        #expect(made.status == 0 && copied.status == 0)
+        #expect(try Data(contentsOf: p.root.appendingPathComponent("made.bin")) == Data(contentsOf: p.root.appendingPathComponent("copied.bin")))
+        let logs = try p.flow("logs", tag).stdout
+        #expect(logs.contains("make | made"))
+        #expect(logs.contains("use  | token=****"), "\(logs)")
+        #expect(logs.contains("sent 0 bytes of input objects"))   // make has no inputs
+        #expect(logs.range(of: #"use: sent [1-9][0-9]{6,} bytes"#, options: .regularExpression) != nil, "\(logs)")
+        #expect(filesContaining(secret, under: remoteRoot).isEmpty, "the secret reached a file on the host")
+        #expect(filesContaining(secret, under: p.project.storeDirectory).isEmpty)
+
+        // Running the consumer again on the host sends nothing: the host has every object.
+        #expect(try p.flow("run", "--host", "loopback", "--force", "use").status == 0)
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("use: sent 0 bytes of input objects"))
+    }
+
+    @Test func aDroppedConnectionLosesNoLogLineAndTimeoutsLeaveNoRemoteProcess() throws {
+        let server = try SSHServer()
+        let marker = "1000.\(UInt32.random(in: 1000...99999))"
+        let (p, _) = try project(server, "reconnect", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("talk", "for i in $(seq 1 5); do echo line $i; done; touch {release}.waiting; while [ ! -f {release} ]; do sleep 0.05; done; for i in $(seq 6 10); do echo line $i; done")
+                Command("hang", "sleep \(marker)").timeout(.seconds(2))
+            }
+            """.replacingOccurrences(of: "{release}", with: "\(FileManager.default.temporaryDirectory.path)/flow-release-\(marker)"))
+        let release = URL(fileURLWithPath: "\(FileManager.default.temporaryDirectory.path)/flow-release-\(marker)")
+        defer { try? FileManager.default.removeItem(at: release) }
+        let run = try p.flow("run", "talk", "--host", "loopback", "--detach")
+        let tag = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(waitForFile(URL(fileURLWithPath: release.path + ".waiting")))
+        // Cut the connection: kill every ssh client of this project (the multiplexed master included).
+        let controlDir = p.project.storeDirectory.appendingPathComponent("ssh").path
+        for pid in processes(matching: controlDir) { kill(pid, SIGKILL) }
+        try Data().write(to: release)
+        let logs = try p.flow("logs", tag, "-f")
+        #expect(logs.status == 0, "\(logs.stdout)")
+        let lines = logs.stdout.split(separator: "\n").filter { $0.hasPrefix("talk | line ") }
+        #expect(lines.map { String($0.dropFirst(7)) } == (1...10).map { "line \($0)" })
+
+        let hang = try p.flow("run", "hang", "--host", "loopback")
+        #expect(hang.status == 1)
+        #expect(try p.database().steps(of: try p.lastTag()).first?.error?.contains("timed out") == true)
+        #expect(processes(matching: "sleep \(marker)").isEmpty, "the remote step outlived its timeout")
+    }
+}
