@@ -95,4 +95,18 @@ import Testing
         #expect(ok.lora == LoRAConfig(rank: 8, alpha: 16, targets: [.q, .v]))
         #expect(ok.maxGradNorm == 0.5 && ok.learningRate == 0.001)
     }
+
+    /// The shared Axolotl configs read into LoRA options once `lora_modules_to_save` is dropped; with it they are
+    /// refused, naming the key and the override that drops it.
+    @Test func sharedConfigsReadIntoOptions() throws {
+        let directory = DataTests.sharedFile("axolotl-configs")
+        for name in ["codellama.yml", "mistral.yml", "mistral-memorize.yml"] {
+            let url = directory.appendingPathComponent(name)
+            let error = try #require(throws: TrainingError.self) { try TrainingOptions(config: try AxolotlConfig.load(from: url)) }
+            #expect(error.message.contains("lora_modules_to_save (embed_tokens, lm_head)") && error.message.contains("--set"))
+            let options = try TrainingOptions(config: try AxolotlConfig.load(from: url, overrides: ["lora_modules_to_save=[]"]))
+            #expect(options.lora?.targets.count == 7 && options.learningRate == 1e-4 && options.lrScheduler == "cosine", "\(name)")
+            #expect(options.warmupSteps == 10)
+        }
+    }
 }

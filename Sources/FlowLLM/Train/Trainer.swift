@@ -105,6 +105,7 @@ public final class Trainer {
         }
         let clock = ContinuousClock(), began = clock.now
         var meter = ThroughputMeter(start: began)
+        var lastProgress = began
         var totals = (trained: 0, tokens: 0)
         var order: (epoch: Int, rows: [Int]) = (-1, [])
         for step in start..<plan.totalSteps {
@@ -137,6 +138,11 @@ public final class Trainer {
                                  metrics["tokens_per_second"] ?? 0, metrics["eta_seconds"] ?? 0))
                 onProgress?(entry, metrics)
                 meter = ThroughputMeter(start: now)
+                lastProgress = now
+            } else if progress != nil, clock.now - lastProgress >= .seconds(1) {
+                // Between logging steps the bar still moves, at most once a second.
+                progress?.update(completed: Double(done), total: Double(plan.totalSteps), unit: "steps", step: done)
+                lastProgress = clock.now
             }
             if !dataset.eval.tokens.isEmpty, isEvalStep(done), let evalLoss = try evaluate() {
                 let entry = TrainingLogEntry(step: done, epoch: state.epoch, evalLoss: evalLoss)

@@ -103,7 +103,7 @@ public struct TrainingOptions: Sendable {
             }
         }
         if !config.loraModulesToSave.isEmpty {
-            throw TrainingError("\(config.sourceFile): lora_modules_to_save is not supported natively; remove it")
+            throw TrainingError("\(config.sourceFile): lora_modules_to_save (\(config.loraModulesToSave.joined(separator: ", "))) is not supported by the native trainer yet; when the config adds no tokens, drop it with `--set lora_modules_to_save=[]`, else run Axolotl on a GPU host")
         }
         return LoRAConfig(rank: rank, alpha: config.loraAlpha ?? Double(rank), dropout: Float(config.loraDropout),
                           targets: targets, useRSLoRA: config.peftUseRSLoRA)
