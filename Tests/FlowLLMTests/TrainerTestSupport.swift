@@ -27,21 +27,28 @@ enum TrainerTests {
                 return TokenizedExample(inputIDs: tokens, labels: [-100, -100] + tokens.dropFirst(2), sourceLine: i + 1)
             }
         }
-        let train = PreparedSplit(examples: examples(rows), packing: packing, sequenceLen: 24)
-        let eval = PreparedSplit(examples: examples(evalRows), packing: false, sequenceLen: 24)
+        return try dataset(in: directory, train: examples(rows), eval: examples(evalRows), packing: packing,
+                           cacheKey: "trainer-test seed \(seed) rows \(rows)")
+    }
+
+    /// Writes `train` and `eval` (one example a row, or packed into rows of 24) to `directory/data` and opens it.
+    static func dataset(in directory: URL, train examples: [TokenizedExample], eval evalExamples: [TokenizedExample],
+                        packing: Bool = false, cacheKey: String) throws -> PreparedDataset {
+        let train = PreparedSplit(examples: examples, packing: packing, sequenceLen: 24)
+        let eval = PreparedSplit(examples: evalExamples, packing: false, sequenceLen: 24)
         var splits = ["train": train]
-        var summaries = ["train": ["examples": rows, "rows": train.rowCount, "tokens": train.tokens.count,
+        var summaries = ["train": ["examples": examples.count, "rows": train.rowCount, "tokens": train.tokens.count,
                                    "trainedTokens": train.trainedTokenCount, "packed": packing] as [String: Any]]
-        if evalRows > 0 {
+        if !evalExamples.isEmpty {
             splits["eval"] = eval
-            summaries["eval"] = ["examples": evalRows, "rows": eval.rowCount, "tokens": eval.tokens.count,
+            summaries["eval"] = ["examples": evalExamples.count, "rows": eval.rowCount, "tokens": eval.tokens.count,
                                  "trainedTokens": eval.trainedTokenCount, "packed": false]
         }
         let manifestJSON: [String: Any] = [
             "format": "flow.prepared-dataset", "formatVersion": PreparedDatasetManifest.currentFormatVersion,
             "sequenceLen": 24, "samplePacking": packing, "padToSequenceLen": false, "eosTokenID": 2, "padTokenID": 0,
             "tokenizerDigest": "test", "dataDigests": [], "configFingerprint": "test", "configFields": [:],
-            "cacheKey": "trainer-test seed \(seed) rows \(rows)", "splits": summaries, "files": [:],
+            "cacheKey": cacheKey, "splits": summaries, "files": [:],
         ]
         let manifest = try JSONDecoder().decode(PreparedDatasetManifest.self,
                                                 from: JSONSerialization.data(withJSONObject: manifestJSON))
