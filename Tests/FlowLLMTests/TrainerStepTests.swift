@@ -63,6 +63,22 @@ import Testing
         }
     }
 
+    /// `lora_model_dir` goes on training a saved adapter: it starts from those weights, not a fresh initialisation.
+    @Test func loraModelDirContinuesAnAdapter() throws {
+        try withTemporaryDirectory { dir in
+            let (config, data) = try Self.setUp(dir, adapter: true)
+            let first = dir.appendingPathComponent("first"), second = dir.appendingPathComponent("second")
+            let threads = ComputeThreads(count: 1)
+            try LoRATrain(config: config, data: data, baseDirectory: dir, threads: threads).run(into: first)
+            let step = LoRATrain(config: config, data: data, overrides: ["lora_model_dir=first", "max_steps=1", "learning_rate=0"],
+                                 baseDirectory: dir, threads: threads)
+            try step.run(into: second)
+            // One step at rate 0 changes nothing (weight decay is 0 here), so the adapter comes back as it was saved.
+            let saved = { (url: URL) in try Data(contentsOf: url.appendingPathComponent("adapter_model.safetensors")) }
+            #expect(try saved(first) == saved(second))
+        }
+    }
+
     /// Full fine-tuning from a base directory with only config.json starts from random weights and writes a
     /// Hugging Face model directory that loads back.
     @Test func fullFineTuningFromScratchWritesModel() throws {

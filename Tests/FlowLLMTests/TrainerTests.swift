@@ -31,6 +31,31 @@ import Testing
         }
     }
 
+    /// Packed rows (several examples a row, attention and the label shift kept within each by segment ids) give
+    /// the loss and gradients of the same examples one a row.
+    @Test func packedRowsTrainLikeSeparateRows() throws {
+        try withTemporaryDirectory { dir in
+            let packedDir = dir.appendingPathComponent("packed"), plainDir = dir.appendingPathComponent("plain")
+            try FileManager.default.createDirectory(at: packedDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: plainDir, withIntermediateDirectories: true)
+            let packed = try TrainerTests.dataset(in: packedDir, evalRows: 0, packing: true)
+            let plain = try TrainerTests.dataset(in: plainDir, evalRows: 0)
+            #expect(packed.train.rowCount < plain.train.rowCount)
+            var o = TrainingOptions()
+            o.threads = ComputeThreads(count: 1)
+            let a = try Trainer(weights: TrainerTests.weights(), dataset: packed, options: o)
+            let b = try Trainer(weights: TrainerTests.weights(), dataset: plain, options: o)
+            let batchA = try packed.batches(of: "train", batchSize: packed.train.rowCount).map { try LlamaBatch(prepared: $0) }
+            let batchB = try plain.batches(of: "train", batchSize: plain.train.rowCount).map { try LlamaBatch(prepared: $0) }
+            let lossA = try a.accumulateGradients(0, batchA), lossB = try b.accumulateGradients(0, batchB)
+            #expect(lossA.count == lossB.count)
+            #expect(abs(lossA.mean - lossB.mean) < 1e-5)
+            for (pa, pb) in zip(a.model.trainableParameters, b.model.trainableParameters) {
+                #expect(relativeError(pa.gradient, pb.gradient) < 1e-5, "\(pa.name)")
+            }
+        }
+    }
+
     /// A tiny model memorises eight rows: the training loss falls well below where it started.
     @Test func lossFallsOnMemorizationTask() throws {
         try withTemporaryDirectory { dir in
