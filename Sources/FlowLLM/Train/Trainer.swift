@@ -89,7 +89,7 @@ public final class Trainer {
                                  numTrainEpochs: Double(plan.totalSteps) / Double(plan.stepsPerEpoch), epoch: 0,
                                  loggingSteps: plan.loggingInterval, evalSteps: plan.evalInterval ?? 0,
                                  saveSteps: plan.saveInterval ?? 0, trainBatchSize: options.microBatchSize, logHistory: [])
-        var start = 0
+        var start = 0, pendingLoss = (sum: 0.0, steps: 0)
         if let resumeFrom {
             let checkpoint = try TrainingCheckpoint.read(from: resumeFrom, expecting: fingerprint)
             let position = plan.position(ofStep: checkpoint.step, gradientAccumulationSteps: options.gradientAccumulationSteps)
@@ -101,10 +101,12 @@ public final class Trainer {
             try TrainingCheckpoint.restore(from: resumeFrom, model: model, optimizers: optimizers)
             state = try TrainerState.read(from: resumeFrom.appendingPathComponent(TrainingCheckpoint.stateFile))
             start = checkpoint.step
+            pendingLoss = (checkpoint.pendingLossSum, checkpoint.pendingLossSteps)
             log?.info("resuming from \(resumeFrom.path) at step \(start) of \(plan.totalSteps)")
         }
         let clock = ContinuousClock(), began = clock.now
         var meter = ThroughputMeter(start: began)
+        (meter.lossSum, meter.steps) = pendingLoss
         var lastProgress = began
         var totals = (trained: 0, tokens: 0)
         var order: (epoch: Int, rows: [Int]) = (-1, [])
@@ -154,7 +156,7 @@ public final class Trainer {
             if let checkpointDirectory, plan.saveInterval.map({ done % $0 == 0 }) ?? false || done == plan.totalSteps {
                 let next = plan.position(ofStep: done, gradientAccumulationSteps: options.gradientAccumulationSteps)
                 try TrainingCheckpoint.save(step: done, epoch: next.epoch, stepInEpoch: done % plan.stepsPerEpoch,
-                                            fingerprint: fingerprint, baseModelName: baseModelName, model: model,
+                                            pendingLoss: (meter.lossSum, meter.steps), fingerprint: fingerprint, baseModelName: baseModelName, model: model,
                                             optimizers: optimizers, state: state, under: checkpointDirectory)
             }
         }

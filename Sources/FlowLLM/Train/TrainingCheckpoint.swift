@@ -16,6 +16,9 @@ public struct TrainingCheckpoint: Codable, Sendable, Equatable {
     public var step: Int
     /// The data position of the next step: its epoch and its index within that epoch.
     public var epoch: Int, stepInEpoch: Int
+    /// Losses of the steps since the last log (their sum and count), so the next logged mean is the same as in
+    /// a run that never stopped.
+    public var pendingLossSum: Double, pendingLossSteps: Int
     /// What fixes the run's trajectory (model, adapter, data, optimizer and schedule settings, seed).
     public var fingerprint: [String: String]
     /// SHA-256 of each file of the directory but this one.
@@ -27,7 +30,8 @@ public struct TrainingCheckpoint: Codable, Sendable, Equatable {
 
     /// Writes `checkpoint-<step>` under `parent` (replacing one of that step) through a temporary directory.
     @discardableResult
-    static func save(step: Int, epoch: Int, stepInEpoch: Int, fingerprint: [String: String], baseModelName: String, model: LlamaModel,
+    static func save(step: Int, epoch: Int, stepInEpoch: Int, pendingLoss: (sum: Double, steps: Int), fingerprint: [String: String],
+                     baseModelName: String, model: LlamaModel,
                      optimizers: [AdamW], state: TrainerState, under parent: URL) throws -> URL {
         let fm = FileManager.default
         let target = parent.appendingPathComponent("checkpoint-\(step)", isDirectory: true)
@@ -52,8 +56,8 @@ public struct TrainingCheckpoint: Codable, Sendable, Equatable {
         for name in try fm.contentsOfDirectory(atPath: temp.path) {
             files[name] = try digest(of: temp.appendingPathComponent(name))
         }
-        let manifest = TrainingCheckpoint(step: step, epoch: epoch, stepInEpoch: stepInEpoch, fingerprint: fingerprint,
-                                          files: files)
+        let manifest = TrainingCheckpoint(step: step, epoch: epoch, stepInEpoch: stepInEpoch, pendingLossSum: pendingLoss.sum,
+                                          pendingLossSteps: pendingLoss.steps, fingerprint: fingerprint, files: files)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: temp.appendingPathComponent(manifestName))
