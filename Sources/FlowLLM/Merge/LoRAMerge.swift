@@ -12,7 +12,7 @@ public struct LoRAMerge: Sendable {
     /// The threads each block of rows is split over.
     public var threads: ComputeThreads = .fromEnvironment
     /// Elements of W held in F32 at once; smaller blocks save memory, larger ones amortise calls.
-    var blockElements = 1 << 20
+    var blockElements = 1 << 18
 
     /// A merge of the adapter at `adapter` into the checkpoint at `base`.
     public init(base: URL, adapter: URL) {
@@ -37,11 +37,11 @@ public struct LoRAMerge: Sendable {
         let temporary = try makeTemporaryDirectory(for: output)
         do {
             let summary = try write(checkpoint, adapterPairs, into: temporary, progress: progress, log: log)
-            try MergeOutputFile.syncDirectory(temporary)
+            try MergeOutputFile.syncFiles(in: temporary)
             guard rename(temporary.path, output.path) == 0 else {
                 throw LoRAMergeError(.io, file: output.path, "cannot move the merged checkpoint into place: \(String(cString: strerror(errno)))")
             }
-            try MergeOutputFile.syncDirectory(output.deletingLastPathComponent())
+            try MergeOutputFile.sync(output.deletingLastPathComponent(), isDirectory: true)
             return summary
         } catch {
             try? FileManager.default.removeItem(at: temporary)
@@ -128,7 +128,7 @@ public struct LoRAMerge: Sendable {
         let output = try MergeOutputFile(creating: destination)
         do {
             try (json + Data("\n".utf8)).withUnsafeBytes { try output.write($0) }
-            try output.syncAndClose()
+            try output.close()
         } catch {
             output.abandon()
             throw error

@@ -49,7 +49,7 @@ struct MergedShardWriter {
                 result.bytes += bytes.count
                 afterTensor(bytes.count)
             }
-            try output.syncAndClose()
+            try output.close()
         } catch {
             output.abandon()
             throw error
@@ -66,6 +66,7 @@ struct MergedShardWriter {
         let scaling = adapter.config.scaling
         let a = try adapter.file.tensor(pair.aName, expectedShape: [rank, columns])  // [r, in]
         let b = try adapter.file.tensor(pair.bName, expectedShape: [rows, rank])  // [out, r]
+        for name in [pair.aName, pair.bName] { Self.releasePages(try adapter.file.rawBytes(name)) }
         let size = info.dtype.byteSize
         let blockRows = max(1, min(rows, blockElements / max(columns, 1)))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * columns)
