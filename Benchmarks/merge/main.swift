@@ -15,6 +15,9 @@ do {
     let summary = try merge.run(into: URL(fileURLWithPath: arguments[3]), log: StepLog())
     print("threads \(merge.threads.count); \(summary)")
     print(String(format: "flow merge: %.2f s", Date().timeIntervalSince(start)))
+    // Where the resident memory is at the end: anonymous (heap, stacks, BLAS buffers) or file-backed (mappings).
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    print(status.split(separator: "\n").filter { $0.hasPrefix("VmHWM") || $0.hasPrefix("Rss") }.joined(separator: "; "))
 } catch {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(1)

@@ -30,7 +30,7 @@ measure() {  # label, command...: prints wall time and peak RSS from /usr/bin/ti
     local label=$1; shift
     local log; log=$(mktemp)
     /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { cat "$log" "$log.out"; exit 1; }
-    grep -E "flow merge|load .* save" "$log.out" || true
+    grep -E "flow merge|VmHWM|load .* save" "$log.out" || true
     printf '%-52s wall %8s   peak RSS %8.1f MiB\n' "$label" \
         "$(grep 'Elapsed (wall' "$log" | awk '{print $NF}')" \
         "$(grep 'Maximum resident' "$log" | awk '{print $NF / 1024}')"

@@ -56,9 +56,11 @@ public struct LoRAMerge: Sendable {
                                    peakTensorBytes: 0, filesCopied: [])
         var done = 0
         log?.info("merging \(adapterPairs.pairs.count) LoRA pairs (r=\(adapterPairs.config.rank), scaling \(adapterPairs.config.scaling)) into \(checkpoint.files.count) shard(s), \(totalBytes) bytes")
+        let adapterPages = try MappedPageReleaser(adapterPairs.file)
         for file in checkpoint.files {
             let writer = MergedShardWriter(pairs: adapterPairs.pairs.filter { file.info($0.key) != nil },
-                                           adapter: adapterPairs, threads: threads, blockElements: blockElements)
+                                           adapter: adapterPairs, adapterPages: adapterPages, threads: threads,
+                                           blockElements: blockElements)
             let name = file.url.lastPathComponent
             let result = try writer.write(file, to: directory.appendingPathComponent(name)) { bytes in
                 done += bytes

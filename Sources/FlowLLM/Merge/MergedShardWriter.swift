@@ -1,19 +1,14 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Writes one merged shard in the base shard's exact layout: its header bytes verbatim (the merge changes
 /// no dtype or shape, so every offset stays valid), then each tensor's data in order. Adapted tensors are
 /// merged a block of rows at a time; the rest are copied byte for byte from the input's mapping, whose pages
-/// are released as soon as they are written so resident memory stays at one block, not one shard.
+/// are released as soon as they are written (`MappedPageReleaser`) so resident memory stays at one block.
 struct MergedShardWriter {
     /// Base tensor name → its adapter pair, for the tensors of this shard that are adapted.
     let pairs: [String: PEFTAdapterPairs.Pair]
     let adapter: PEFTAdapterPairs
+    let adapterPages: MappedPageReleaser
     let threads: ComputeThreads
     /// Elements of W decoded to F32 at once (rounded down to whole rows, at least one row).
     let blockElements: Int
@@ -31,6 +26,7 @@ struct MergedShardWriter {
     /// Writes `input` merged into a new file at `url`; `afterTensor` gets each tensor's byte count.
     func write(_ input: SafeTensorsFile, to url: URL, afterTensor: (Int) -> Void) throws -> Result {
         let header = try Self.headerBytes(of: input.url)
+        let pages = try MappedPageReleaser(input)
         let output = try MergeOutputFile(creating: url)
         var result = Result()
         do {
@@ -39,11 +35,11 @@ struct MergedShardWriter {
             for info in input.tensors {
                 let bytes = try input.rawBytes(info.name)
                 if let pair = pairs[info.name] {
-                    let scratch = try merge(info, bytes: bytes, pair: pair, into: output)
+                    let scratch = try merge(info, bytes: bytes, pair: pair, into: output, pages: pages)
                     result.peakScratchBytes = max(result.peakScratchBytes, scratch)
                     result.merged += 1
                 } else {
-                    try copy(bytes, into: output)
+                    try copy(bytes, into: output, pages: pages)
                     result.copied += 1
                 }
                 result.bytes += bytes.count
@@ -60,13 +56,13 @@ struct MergedShardWriter {
     /// W + scaling · B·A in F32, one block of rows at a time, encoded back to W's dtype.
     /// - Returns: the F32 scratch bytes held (block, A and B).
     private func merge(_ info: SafeTensorsTensorInfo, bytes: UnsafeRawBufferPointer, pair: PEFTAdapterPairs.Pair,
-                       into output: MergeOutputFile) throws -> Int {
+                       into output: MergeOutputFile, pages: MappedPageReleaser) throws -> Int {
         let (rows, columns) = (info.shape[0], info.shape[1])
         let rank = adapter.config.rank
         let scaling = adapter.config.scaling
         let a = try adapter.file.tensor(pair.aName, expectedShape: [rank, columns])  // [r, in]
         let b = try adapter.file.tensor(pair.bName, expectedShape: [rows, rank])  // [out, r]
-        for name in [pair.aName, pair.bName] { Self.releasePages(try adapter.file.rawBytes(name)) }
+        for name in [pair.aName, pair.bName] { adapterPages.release(try adapter.file.rawBytes(name)) }
         let size = info.dtype.byteSize
         let blockRows = max(1, min(rows, blockElements / max(columns, 1)))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * columns)
@@ -97,30 +93,20 @@ struct MergedShardWriter {
             }
             let blockBytes = count * columns * size
             try output.write(UnsafeRawBufferPointer(start: encoded ?? UnsafeMutableRawPointer(scratch), count: blockBytes))
-            Self.releasePages(UnsafeRawBufferPointer(start: blockSource, count: blockBytes))
+            pages.release(UnsafeRawBufferPointer(start: blockSource, count: blockBytes))
             start += count
         }
         return (blockRows * columns + a.count + b.count) * 4 + (encoded == nil ? 0 : blockRows * columns * size)
     }
 
-    private func copy(_ bytes: UnsafeRawBufferPointer, into output: MergeOutputFile) throws {
+    private func copy(_ bytes: UnsafeRawBufferPointer, into output: MergeOutputFile, pages: MappedPageReleaser) throws {
         var start = 0
         while start < bytes.count {
             let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<min(bytes.count, start + Self.copyChunkBytes)])
             try output.write(chunk)
-            Self.releasePages(chunk)
+            pages.release(chunk)
             start += chunk.count
         }
-    }
-
-    /// Drops the mapped pages under `bytes` from this process (the page cache keeps them): without this,
-    /// reading a whole shard through the mapping would count the shard in resident memory.
-    private static func releasePages(_ bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
-        let page = UInt(sysconf(Int32(_SC_PAGESIZE)))
-        let first = UInt(bitPattern: base) & ~(page - 1)
-        let end = (UInt(bitPattern: base) + UInt(bytes.count) + page - 1) & ~(page - 1)
-        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(end - first), MADV_DONTNEED)
     }
 
     /// The 8-byte length and the JSON header of the safetensors file at `url`, as stored.
