@@ -134,4 +134,54 @@ enum MergeFixtures {
         }
         #expect(blocked == whole)
     }
+
+    @Test func singleFileBaseAndOlderAdapterNamesMerge() throws {
+        try withTemporaryDirectory { scratch in
+            // The BF16 base as one model.safetensors (no index), beside unmerged .bin weights and a folder.
+            let base = scratch.appendingPathComponent("base")
+            try FileManager.default.createDirectory(at: base.appendingPathComponent("original"), withIntermediateDirectories: true)
+            var baseWriter = SafeTensorsWriter(metadata: ["format": "pt"])
+            for file in try ShardedSafeTensors(directory: MergeFixtures.url("base-bf16")).files {
+                for info in file.tensors {
+                    try baseWriter.add(info.name, rawBytes: Array(try file.rawBytes(info.name)), dtype: info.dtype, shape: info.shape)
+                }
+            }
+            try baseWriter.write(to: base.appendingPathComponent("model.safetensors"))
+            try FileManager.default.copyItem(at: MergeFixtures.url("base-bf16/config.json"), to: base.appendingPathComponent("config.json"))
+            try Data("stale".utf8).write(to: base.appendingPathComponent("pytorch_model.bin"))
+
+            // The adapter with the adapter name left in its keys, as older PEFT versions saved them.
+            let adapter = scratch.appendingPathComponent("adapter")
+            try FileManager.default.createDirectory(at: adapter, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: MergeFixtures.url("adapter/adapter_config.json"),
+                                             to: adapter.appendingPathComponent("adapter_config.json"))
+            let original = try SafeTensorsFile(url: MergeFixtures.url("adapter/adapter_model.safetensors"))
+            var adapterWriter = SafeTensorsWriter(metadata: ["format": "pt"])
+            for info in original.tensors {
+                let name = info.name.replacingOccurrences(of: ".weight", with: ".default.weight")
+                try adapterWriter.add(name, rawBytes: Array(try original.rawBytes(info.name)), dtype: info.dtype, shape: info.shape)
+            }
+            try adapterWriter.write(to: adapter.appendingPathComponent("adapter_model.safetensors"))
+
+            let output = scratch.appendingPathComponent("merged")
+            let summary = try LoRAMerge(base: base, adapter: adapter).run(into: output)
+            #expect(summary.tensorsMerged == 14)
+            #expect(summary.filesCopied == ["config.json"])
+            #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).sorted() == ["config.json", "model.safetensors"])
+            let expected = try SafeTensorsFile(url: MergeFixtures.url("expected-adapter-bf16.safetensors"))
+            let merged = try MergeFixtures.rawTensors(output)
+            for name in expected.tensorNames { #expect(merged[name] == Array(try expected.rawBytes(name)), "\(name)") }
+        }
+    }
+
+    @Test func anEmptyOutputDirectoryIsFilled() throws {
+        try withTemporaryDirectory { scratch in
+            let output = scratch.appendingPathComponent("merged")
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            let summary = try LoRAMerge(base: MergeFixtures.url("base-f32"), adapter: MergeFixtures.url("adapter")).run(into: output)
+            #expect(summary.shardsWritten == 3)
+            #expect(try ShardedSafeTensors(directory: output).tensorNames.count == summary.tensorsMerged + summary.tensorsCopied)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path) == ["merged"])
+        }
+    }
 }
