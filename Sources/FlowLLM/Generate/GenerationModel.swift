@@ -1,0 +1,82 @@
+import COpenBLAS
+import Foundation
+
+/// A Llama model prepared for inference: read-only weights and an optional LoRA adapter applied on the fly
+/// (W·x + scaling·B·(A·x), no merge), shared by any number of concurrent `GenerationSession`s.
+public final class GenerationModel: Sendable {
+    /// The architecture.
+    public let config: LlamaConfig
+    /// The base (or already merged) weights.
+    public let weights: LlamaWeights
+    /// The adapter added on the fly; nil for the weights alone.
+    public let adapter: LoRAAdapter?
+    /// The threads each forward pass splits its products over.
+    public let threads: ComputeThreads
+
+    /// A model over `weights`, with `adapter` (if any) applied without merging.
+    public init(weights: LlamaWeights, adapter: LoRAAdapter? = nil, threads: ComputeThreads = .fromEnvironment) throws {
+        if let adapter, adapter.modelConfig != weights.config {
+            throw GenerationError("the adapter was built for a different model config (hidden \(adapter.modelConfig.hiddenSize), \(adapter.modelConfig.numHiddenLayers) layers) than the weights (hidden \(weights.config.hiddenSize), \(weights.config.numHiddenLayers) layers); load the base model it was trained on")
+        }
+        self.config = weights.config
+        self.weights = weights
+        self.adapter = adapter
+        self.threads = threads
+    }
+
+    /// Loads a Hugging Face checkpoint directory and, if given, a PEFT LoRA adapter directory (kept unmerged).
+    public convenience init(model: URL, adapter: URL? = nil, threads: ComputeThreads = .fromEnvironment) throws {
+        let weights = try LlamaModel.loadWeights(from: model)
+        let lora = try adapter.map { try LoRAAdapter.loadPEFT(from: $0, modelConfig: weights.config) }
+        try self.init(weights: weights, adapter: lora, threads: threads)
+    }
+
+    /// Bytes of weights one decode step reads (every projection, the LM head, the norms and one embedding row),
+    /// plus the adapter's pairs: the memory-bandwidth floor of single-stream decoding.
+    public var bytesReadPerToken: Int {
+        let c = config
+        var floats = c.hiddenSize + c.vocabSize * c.hiddenSize + c.hiddenSize  // embedding row, final norm, LM head
+        for layer in weights.layers {
+            floats += layer.qkv.count + layer.o.count + layer.gateUp.count + layer.down.count + 2 * c.hiddenSize
+        }
+        for (_, tensor) in adapter?.namedTensors ?? [] { floats += tensor.count }
+        return floats * MemoryLayout<Float>.size
+    }
+
+    /// out[n, outFeatures] (rows `ldc` apart) = x[n, inFeatures] · Wᵀ, W [outFeatures, inFeatures].
+    /// One row (decoding) is a matrix–vector product; the output features are split over the threads
+    /// when the matrix is large enough to pay for the hand-off.
+    func linear(out: UnsafeMutablePointer<Float>, ldc: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                n: Int, inFeatures: Int, outFeatures: Int) {
+        let parallel = outFeatures * inFeatures * n >= GenerationModel.parallelThreshold
+        let threads = parallel ? self.threads : ComputeThreads(count: 1)
+        threads.forRanges(outFeatures, minimum: 64) { cols in
+            let w = weight + cols.lowerBound * inFeatures
+            if n == 1 {
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(inFeatures), 1, w, Int32(inFeatures),
+                            x, 1, 0, out + cols.lowerBound, 1)
+            } else {
+                GEMM.sgemm(transB: true, m: n, n: cols.count, k: inFeatures, a: x, lda: inFeatures, b: w, ldb: inFeatures,
+                           c: out + cols.lowerBound, ldc: ldc)
+            }
+        }
+    }
+
+    /// Multiply-adds below this stay on one thread (measured: splitting a 128×352 product costs more than it saves).
+    static let parallelThreshold = 1 << 18
+
+    /// out += scaling · (x·Aᵀ)·Bᵀ when `p` is adapted in `layer`; `scratch` holds at least n·r floats.
+    func addLoRA(_ p: LlamaProjection, layer: Int, x: UnsafePointer<Float>, n: Int, out: UnsafeMutablePointer<Float>,
+                 ldc: Int, scratch: UnsafeMutablePointer<Float>) {
+        guard let adapter, let pair = adapter.pair(layer: layer, p) else { return }
+        let (outFeatures, inFeatures) = p.shape(config)
+        let r = adapter.config.rank
+        GEMM.sgemm(transB: true, m: n, n: r, k: inFeatures, a: x, lda: inFeatures, b: pair.a.data, ldb: inFeatures,
+                   c: scratch, ldc: r)
+        GEMM.sgemm(transB: true, m: n, n: outFeatures, k: r, alpha: adapter.config.scaling, a: scratch, lda: r,
+                   b: pair.b.data, ldb: r, beta: 1, c: out, ldc: ldc)
+    }
+
+    /// The adapter's rank (0 without one): the LoRA scratch a session needs per row.
+    var adapterRank: Int { adapter?.config.rank ?? 0 }
+}
