@@ -27,6 +27,15 @@ enum GenerationFixtures {
         var eos_greedy: [Int32]
         var adapter_greedy: [Int32]
         var adapter_last_logits: [Float]
+        var chat_messages: [[String: String]]
+        var chat_prompts: [String: ChatPrompt]
+    }
+
+    /// A conversation rendered by an Axolotl template's Jinja source with `add_generation_prompt=True`.
+    struct ChatPrompt: Decodable {
+        var bos: String
+        var eos: String
+        var rendered: String
     }
 
     static func expected() throws -> Expected {
