@@ -18,6 +18,7 @@ public final class GenerationSession {
     let scores: Tensor    // [Hq, capacity] attention scores, one row per query head
     let rope: LlamaRoPETable
     var positions: [Int32] = []
+    private var single: [Int32] = [0]  // reused by append(token:) so decoding allocates no array per token
     var rows = 0
     var x = Tensor(zeros: [0]), normed = Tensor(zeros: [0]), qkv = Tensor(zeros: [0]), attention = Tensor(zeros: [0])
     var projected = Tensor(zeros: [0]), gateUp = Tensor(zeros: [0]), hidden = Tensor(zeros: [0])
@@ -54,6 +55,12 @@ public final class GenerationSession {
             throw GenerationError("token id \(t) at position \(i) is outside the vocabulary (vocab_size \(vocab)); does the tokenizer match the model?")
         }
         model.threads.withSingleThreadedBLAS { forward(tokens) }
+    }
+
+    /// Runs one decoded token (the same as `append([token])`, without allocating).
+    public func append(token: Int32) throws {
+        single[0] = token
+        try append(single)
     }
 
     /// Makes the per-row scratch hold `n` rows (grows once, at prefill).

@@ -66,11 +66,10 @@ public final class TextGenerator: Sendable {
         var matcher = StopSequenceMatcher(stops: options.stop)
         let endIDs = eosTokenIDs + options.stopTokenIDs
         var text = "", firstTokenAt = start
-        var next: [Int32] = promptIDs
+        try session.append(promptIDs)  // the prefill: one batched pass over the prompt
         result.tokenIDs.reserveCapacity(options.maxTokens)
 
         loop: while true {
-            try session.append(next)
             let id = sampler.next(session.logits.data, count: model.config.vocabSize)
             if result.tokenIDs.isEmpty { firstTokenAt = DispatchTime.now().uptimeNanoseconds }
             result.tokenIDs.append(id)
@@ -100,7 +99,7 @@ public final class TextGenerator: Sendable {
                 result.finishReason = reason
                 break loop
             }
-            next = [id]
+            try session.append(token: id)
         }
         let end = DispatchTime.now().uptimeNanoseconds
         result.text = text
