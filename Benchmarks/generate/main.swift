@@ -6,7 +6,7 @@ import FlowLLM
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    print("usage: generate-benchmark MODEL_DIR [TOKENS] [REPEATS]")
+    print("usage: generate-benchmark MODEL_DIR [TOKENS] [REPEATS] [float32|bfloat16]")
     exit(2)
 }
 let directory = URL(fileURLWithPath: arguments[1])
@@ -19,7 +19,8 @@ struct PromptFile: Decodable {
 }
 
 let prompt = try JSONDecoder().decode(PromptFile.self, from: Data(contentsOf: directory.appendingPathComponent("prompt.json")))
-let model = try GenerationModel(model: directory)
+let precision = arguments.count > 4 ? GenerationWeightPrecision(rawValue: arguments[4]) ?? .float32 : .float32
+let model = try GenerationModel(model: directory, precision: precision)
 
 /// Greedy generation of exactly `count` tokens through a session and the sampler (the loop `TextGenerator` runs,
 /// without detokenizing: the random model has no tokenizer) and no EOS stop, as transformers runs with eos_token_id=None.
@@ -49,7 +50,7 @@ var ttft = Double.infinity
 for _ in 0..<max(repeats, 1) { ttft = min(ttft, try run(1).ttft) }
 let matching = zip(best.ids, prompt.greedy).prefix { $0 == $1 }.count
 print("""
-    {"threads": \(model.threads.count), "prompt_tokens": \(prompt.prompt_ids.count), "new_tokens": \(newTokens), \
+    {"precision": "\(precision.rawValue)", "threads": \(model.threads.count), "prompt_tokens": \(prompt.prompt_ids.count), "new_tokens": \(newTokens), \
     "ttft_ms": \(String(format: "%.2f", ttft * 1e3)), \
     "decode_tokens_per_s": \(String(format: "%.1f", best.tokensPerSecond)), \
     "bytes_read_per_token": \(model.bytesReadPerToken), \

@@ -25,8 +25,8 @@ public final class TextGenerator: Sendable {
     /// Loads a checkpoint directory (merged, or the base for `adapter`), a PEFT adapter directory applied
     /// without merging, and the tokenizer (`tokenizer.json` in `tokenizer`, by default the model directory).
     public convenience init(model: URL, adapter: URL? = nil, tokenizer: URL? = nil,
-                            threads: ComputeThreads = .fromEnvironment) throws {
-        let generationModel = try GenerationModel(model: model, adapter: adapter, threads: threads)
+                            threads: ComputeThreads = .fromEnvironment, precision: GenerationWeightPrecision = .float32) throws {
+        let generationModel = try GenerationModel(model: model, adapter: adapter, threads: threads, precision: precision)
         let tokenizer = try Tokenizer(directory: tokenizer ?? model)
         guard tokenizer.vocabularySize <= generationModel.config.vocabSize else {
             throw GenerationError("\(model.path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(generationModel.config.vocabSize); use the tokenizer the model was trained with")
