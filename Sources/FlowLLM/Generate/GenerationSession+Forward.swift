@@ -17,7 +17,8 @@ extension GenerationSession {
             let half = m.bfloat16Layers.isEmpty ? nil : m.bfloat16Layers[l]  // [qkv, o, gateUp, down] in BF16
             // attention block: x → RMSNorm → [q | k | v] → RoPE → cache → attention → o_proj → + x
             rmsNorm(out: normed.data, x: x.data, weight: layer.attentionNorm.data, n: n)
-            m.linear(out: qkv.data, ldc: f, x: normed.data, weight: layer.qkv.data, bfloat16: half?[0], n: n, inFeatures: d, outFeatures: f)
+            m.linear(out: qkv.data, ldc: f, x: normed.data, weight: layer.qkv.data, bfloat16: half?[0], n: n,
+                     inFeatures: d, outFeatures: f)
             if adapted {
                 m.addLoRA(.q, layer: l, x: normed.data, n: n, out: qkv.data, ldc: f, scratch: lora)
                 m.addLoRA(.k, layer: l, x: normed.data, n: n, out: qkv.data + qw, ldc: f, scratch: lora)
@@ -34,21 +35,23 @@ extension GenerationSession {
                 (values[l].data + (count + j) * kvw).update(from: qkv.data + j * f + qw + kvw, count: kvw)
             }
             attend(layer: l, n: n)
-            m.linear(out: projected.data, ldc: d, x: attention.data, weight: layer.o.data, bfloat16: half?[1], n: n, inFeatures: qw, outFeatures: d)
+            m.linear(out: projected.data, ldc: d, x: attention.data, weight: layer.o.data, bfloat16: half?[1], n: n,
+                     inFeatures: qw, outFeatures: d)
             if adapted { m.addLoRA(.o, layer: l, x: attention.data, n: n, out: projected.data, ldc: d, scratch: lora) }
             addInPlace(x.data, projected.data, count: n * d)
 
             // MLP block: x → RMSNorm → [gate | up] → silu(gate) ⊙ up → down_proj → + x
             rmsNorm(out: normed.data, x: x.data, weight: layer.mlpNorm.data, n: n)
-            m.linear(out: gateUp.data, ldc: 2 * inner, x: normed.data, weight: layer.gateUp.data, bfloat16: half?[2], n: n, inFeatures: d,
-                     outFeatures: 2 * inner)
+            m.linear(out: gateUp.data, ldc: 2 * inner, x: normed.data, weight: layer.gateUp.data, bfloat16: half?[2], n: n,
+                     inFeatures: d, outFeatures: 2 * inner)
             if adapted {
                 m.addLoRA(.gate, layer: l, x: normed.data, n: n, out: gateUp.data, ldc: 2 * inner, scratch: lora)
                 m.addLoRA(.up, layer: l, x: normed.data, n: n, out: gateUp.data + inner, ldc: 2 * inner, scratch: lora)
             }
             LlamaOps.swigluForward(h: hidden.data, gate: gateUp.data, up: gateUp.data + inner, n: n, width: inner,
                                    stride: 2 * inner, threads: ComputeThreads(count: 1))
-            m.linear(out: projected.data, ldc: d, x: hidden.data, weight: layer.down.data, bfloat16: half?[3], n: n, inFeatures: inner, outFeatures: d)
+            m.linear(out: projected.data, ldc: d, x: hidden.data, weight: layer.down.data, bfloat16: half?[3], n: n,
+                     inFeatures: inner, outFeatures: d)
             if adapted { m.addLoRA(.down, layer: l, x: hidden.data, n: n, out: projected.data, ldc: d, scratch: lora) }
             addInPlace(x.data, projected.data, count: n * d)
         }

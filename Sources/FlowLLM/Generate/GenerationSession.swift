@@ -45,6 +45,8 @@ public final class GenerationSession {
 
     /// Runs `tokens` through the model in one batched pass (a prompt's prefill, or one decoded token),
     /// appending their keys and values to the cache; afterwards `logits` scores the next token.
+    /// OpenBLAS is held at one thread meanwhile (the model splits its own work); that setting is process-wide, so
+    /// concurrent sessions may briefly see it restored, which changes speed, never results.
     public func append(_ tokens: [Int32]) throws {
         guard !tokens.isEmpty else { throw GenerationError("append: no tokens given; a prompt needs at least one token") }
         guard count + tokens.count <= capacity else {
