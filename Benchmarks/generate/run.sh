@@ -23,9 +23,13 @@ for size in "${@:-tiny 100m}"; do
         echo "== $s, $THREADS threads"
         OMP_NUM_THREADS=$THREADS "$PYTHON" Benchmarks/generate/transformers_generate.py "$s" "$WORK/$s" --threads "$THREADS" 2>/dev/null \
             | sed 's/^/transformers: /'
-        echo -n "flow (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}): "
-        OPENBLAS_NUM_THREADS=$THREADS "$WORK/generate-benchmark" "$WORK/$s"
-        echo -n "flow (OPENBLAS_CORETYPE unset): "
-        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$THREADS "$WORK/generate-benchmark" "$WORK/$s"
+        for precision in float32 bfloat16; do
+            echo -n "flow $precision (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}): "
+            OPENBLAS_NUM_THREADS=$THREADS "$WORK/generate-benchmark" "$WORK/$s" 128 3 $precision
+            echo -n "flow $precision (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset): "
+            env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=$THREADS "$WORK/generate-benchmark" "$WORK/$s" 128 3 $precision
+            echo -n "flow $precision (OPENBLAS_CORETYPE=Haswell): "
+            OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=$THREADS "$WORK/generate-benchmark" "$WORK/$s" 128 3 $precision
+        done
     done
 done
