@@ -6,7 +6,7 @@ import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -110,6 +110,105 @@ struct InspectCommand: AsyncParsableCommand {
             print(inspector.render(split: split, start: start, count: count, color: Terminal.colors), terminator: "")
         } catch {
             throw FlowError.config("\(target) is not a prepared dataset: \(error)", hint: "prepare one with `flow run --preproc-only` or `flow llm preprocess`")
+        }
+    }
+}
+
+struct TrainCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train a LoRA adapter (or fully fine-tune) on prepared data.")
+
+    @Option(help: "An Axolotl YAML config.") var config: String
+    @Option(help: "A prepared dataset folder (`flow llm preprocess` or `flow volume get last_run_prepared`).") var data: String
+    @Option(help: "The base model folder (default: the config's base_model).") var base: String?
+    @Option(name: .customLong("set"), help: "Override a config key: --set KEY=VALUE (repeatable).") var overrides: [String] = []
+    @Option(help: "Resume from this checkpoint folder.") var resume: String?
+    @Option(help: "Where to write the adapter (or model), trainer_state.json and checkpoints.") var out: String
+
+    func run() async throws {
+        let step = LoRATrain(config: config, data: URL(fileURLWithPath: data), base: base.map { URL(fileURLWithPath: $0) },
+                             overrides: overrides)
+        do {
+            let summary = try step.run(into: URL(fileURLWithPath: out), resumeFrom: resume.map { URL(fileURLWithPath: $0) },
+                                       progress: ProgressReporter(), log: StepLog())
+            Terminal.line("trained \(summary.steps) steps (\(Int(summary.tokensPerSecond)) tokens/s); final loss "
+                + (summary.finalLoss.map { String(format: "%.4f", $0) } ?? "-")
+                + (summary.finalEvalLoss.map { String(format: ", eval loss %.4f", $0) } ?? "") + "; wrote \(out)")
+        } catch let error as FlowError {
+            throw error
+        } catch {
+            throw FlowError.config("\(error)")
+        }
+    }
+}
+
+struct MergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Merge a PEFT LoRA adapter into its base, shard by shard, in bounded memory.")
+
+    @Option(help: "The base model folder (safetensors, sharded or not).") var base: String
+    @Option(help: "The adapter folder (adapter_config.json, adapter_model.safetensors).") var adapter: String
+    @Option(help: "Where to write the merged model.") var out: String
+
+    func run() async throws {
+        do {
+            let summary = try LoRAMerge(base: URL(fileURLWithPath: base), adapter: URL(fileURLWithPath: adapter))
+                .run(into: URL(fileURLWithPath: out), log: StepLog())
+            Terminal.line("merged \(summary.tensorsMerged) tensors, copied \(summary.tensorsCopied), "
+                + "\(summary.shardsWritten) shards, \(summary.bytesWritten) bytes; wrote \(out)")
+        } catch let error as FlowError {
+            throw error
+        } catch {
+            throw FlowError.config("\(error)")
+        }
+    }
+}
+
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Generate text from a model (and optionally an adapter applied on the fly).")
+
+    @Option(help: "A model folder (config.json, safetensors, tokenizer).") var model: String
+    @Option(help: "A PEFT adapter folder to apply without merging.") var adapter: String?
+    @Option(help: "A tokenizer folder, when the model folder has none.") var tokenizer: String?
+    @Option(help: "The prompt, or - to read standard input.") var prompt: String
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens.") var maxTokens = 64
+    @Option(help: "0 is greedy.") var temperature: Float = 0
+    @Option(name: .customLong("top-k"), help: "Sample among the k likeliest tokens (0: all).") var topK = 0
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling mass.") var topP: Float = 1
+    @Option(help: "Seed for sampling.") var seed: UInt64?
+    @Option(help: "Stop at this text (repeatable).") var stop: [String] = []
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Output: Encodable {
+        var text: String
+        var finishReason: String
+        var promptTokens: Int
+        var completionTokens: Int
+    }
+
+    func run() async throws {
+        let text = prompt == "-" ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self) : prompt
+        do {
+            let generator = try TextGenerator(model: URL(fileURLWithPath: model), adapter: adapter.map { URL(fileURLWithPath: $0) },
+                                              tokenizer: tokenizer.map { URL(fileURLWithPath: $0) })
+            let options = GenerationOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                                            seed: seed, stop: stop)
+            let streaming = !json
+            let result = try generator.generate(prompt: text, options: options) { token in
+                if streaming { FileHandle.standardOutput.write(Data(token.text.utf8)) }
+                return true
+            }
+            if json {
+                Terminal.line(Terminal.json(Output(text: result.text, finishReason: "\(result.finishReason)",
+                                                   promptTokens: result.promptTokens, completionTokens: result.completionTokens)))
+            } else {
+                Terminal.line("")
+            }
+        } catch let error as FlowError {
+            throw error
+        } catch {
+            throw FlowError.config("\(error)")
         }
     }
 }
