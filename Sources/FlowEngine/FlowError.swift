@@ -21,6 +21,11 @@ public struct FlowError: Error, Sendable, CustomStringConvertible {
         FlowError(.configuration, message, hint: hint)
     }
 
+    /// A library error (a bad config, a corrupt file...) as a configuration error; a FlowError stays as it is.
+    public static func wrapping(_ error: Error) -> FlowError {
+        (error as? FlowError) ?? FlowError.config("\(error)")
+    }
+
     public var exitCode: Int32 {
         switch kind {
         case .usage, .configuration: return 2

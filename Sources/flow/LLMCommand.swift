@@ -74,10 +74,8 @@ struct PreprocessCommand: AsyncParsableCommand {
         do {
             let manifest = try step.run(into: URL(fileURLWithPath: out), log: StepLog())
             Terminal.line("wrote \(out): \(manifest.splits.map { "\($0.key) \($0.value.examples) examples" }.sorted().joined(separator: ", "))")
-        } catch let error as FlowError {
-            throw error
         } catch {
-            throw FlowError.config("\(error)")
+            throw FlowError.wrapping(error)
         }
     }
 }
@@ -134,10 +132,8 @@ struct TrainCommand: AsyncParsableCommand {
             Terminal.line("trained \(summary.steps) steps (\(Int(summary.tokensPerSecond)) tokens/s); final loss "
                 + (summary.finalLoss.map { String(format: "%.4f", $0) } ?? "-")
                 + (summary.finalEvalLoss.map { String(format: ", eval loss %.4f", $0) } ?? "") + "; wrote \(out)")
-        } catch let error as FlowError {
-            throw error
         } catch {
-            throw FlowError.config("\(error)")
+            throw FlowError.wrapping(error)
         }
     }
 }
@@ -156,10 +152,8 @@ struct MergeCommand: AsyncParsableCommand {
                 .run(into: URL(fileURLWithPath: out), log: StepLog())
             Terminal.line("merged \(summary.tensorsMerged) tensors, copied \(summary.tensorsCopied), "
                 + "\(summary.shardsWritten) shards, \(summary.bytesWritten) bytes; wrote \(out)")
-        } catch let error as FlowError {
-            throw error
         } catch {
-            throw FlowError.config("\(error)")
+            throw FlowError.wrapping(error)
         }
     }
 }
@@ -205,10 +199,8 @@ struct GenerateCommand: AsyncParsableCommand {
             } else {
                 Terminal.line("")
             }
-        } catch let error as FlowError {
-            throw error
         } catch {
-            throw FlowError.config("\(error)")
+            throw FlowError.wrapping(error)
         }
     }
 }
