@@ -84,6 +84,25 @@ import Testing
         #expect(try p.database().steps(of: try p.lastTag()).first?.status == .succeeded)
     }
 
+    @Test func theConfigsNewTokensExtendTheVocabulary() throws {
+        let p = try TemporaryProject("new-tokens")
+        let config = try String(contentsOf: Self.shared.appendingPathComponent("axolotl-configs/mistral-memorize.yml"), encoding: .utf8)
+        #expect(config.contains("tokens:"), "the shared config no longer declares new tokens")
+        try p.write("config.yml", config)
+        let out = try p.flow("llm", "preprocess", "--config", p.root.appendingPathComponent("config.yml").path,
+                             "--data", Self.shared.appendingPathComponent("sqlqa.subsample.jsonl").path,
+                             "--tokenizer", Self.tokenizer, "--out", p.root.appendingPathComponent("prepared").path)
+        #expect(out.status == 0, "\(out.stderr)")
+        let tokenized = try p.flow("llm", "tokenize", "--tokenizer", p.root.appendingPathComponent("prepared/tokenizer").path,
+                                   "--json", "--no-special-tokens", "[SQL]")
+        let original = try p.flow("llm", "tokenize", "--tokenizer", Self.tokenizer, "--json", "--no-special-tokens", "[SQL]")
+        // One new id after the original vocabulary, where the original tokenizer needed several pieces.
+        #expect(tokenized.stdout.contains("\"pieces\":[\"[SQL]\"]"), "\(tokenized.stdout)")
+        #expect(!original.stdout.contains("\"pieces\":[\"[SQL]\"]"))
+        let inspect = try p.flow("inspect", p.root.appendingPathComponent("prepared").path, "--count", "1")
+        #expect(inspect.stdout.contains("{+[SQL]|"), "\(inspect.stdout)")
+    }
+
     @Test func aMalformedLineNamesTheFileAndLine() throws {
         let p = try TemporaryProject("badline")
         try p.write("bad.jsonl", "{\"question\": \"q\", \"context\": \"c\", \"answer\": \"a\"}\n{not json\n")
