@@ -85,4 +85,43 @@ import Testing
         #expect(try p.database().steps(of: try p.lastTag()).first?.error?.contains("timed out") == true)
         #expect(processes(matching: "sleep \(marker)").isEmpty, "the remote step outlived its timeout")
     }
+
+    @Test func flowStopEndsARemoteStepAndALostStepIsRetried() throws {
+        let server = try SSHServer()
+        let marker = "2000.\(UInt32.random(in: 1000...99999))"
+        let (p, remoteRoot) = try project(server, "remote-stop", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("long", "sleep \(marker)")
+                Command("flaky", "if [ ! -f ../a1/started ]; then touch started; sleep \(marker)9; fi; echo survived")
+                    .retries(1, initialDelay: .milliseconds(100))
+            }
+            """)
+        let run = try p.flow("run", "long", "--host", "loopback", "--detach")
+        let tag = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(waitForFile(remoteRoot.appendingPathComponent("runs/\(tag)/long/a1/pid")))
+        while processes(matching: "sleep \(marker)").isEmpty {
+            _ = waitForFile(remoteRoot.appendingPathComponent("runs/\(tag)/long/a1/never"), timeout: 0.2)
+        }
+        let stop = try p.flow("stop", tag)
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(try p.database().run(tag)?.status == .stopped)
+        #expect(processes(matching: "sleep \(marker)").isEmpty, "the remote step survived flow stop")
+
+        // The first attempt's whole session is killed on the host (as if the host lost it); the retry succeeds.
+        let flaky = try p.flow("run", "flaky", "--host", "loopback", "--detach")
+        let flakyTag = flaky.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let attempt = remoteRoot.appendingPathComponent("runs/\(flakyTag)/flaky/a1")
+        #expect(waitForFile(attempt.appendingPathComponent("started")))
+        #expect(waitForFile(attempt.appendingPathComponent("pid")))
+        // The pid file names the step's session leader: killing its group is the host losing the step.
+        let leader = try #require(Int32(try String(contentsOf: attempt.appendingPathComponent("pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(leader > 1)
+        if leader > 1 { kill(-leader, SIGKILL) }
+        let logs = try p.flow("logs", flakyTag, "-f")
+        #expect(logs.status == 0, "\(logs.stdout)")
+        #expect(logs.stdout.contains("flaky#2 | survived"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("ended without an exit status"))
+    }
 }

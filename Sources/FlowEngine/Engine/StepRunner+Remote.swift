@@ -80,6 +80,11 @@ extension StepRunner {
                 },
                 deadline: deadline, control: control,
                 onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            if code == RemoteStepRunner.lostStatus {
+                return AttemptResult(termination: .signaled(SIGKILL), lastLines: lastLines.lines,
+                                     failure: "the step's processes on \(host.name) ended without an exit status "
+                                        + "(killed, or the host restarted)")
+            }
             var result = AttemptResult(termination: .exited(code), pid: nil, lastLines: lastLines.lines)
             if code == 0 {
                 do {

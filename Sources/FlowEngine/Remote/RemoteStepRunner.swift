@@ -12,6 +12,9 @@ struct RemoteStepRunner: Sendable {
 
     var objects: String { "\(root)/objects" }
 
+    /// What `follow` returns when the step's session vanished without an exit status (killed, host rebooted).
+    static let lostStatus: Int32 = -2
+
     /// The digests of every object under these trees (the trees themselves included).
     func objectClosure(_ roots: [Digest]) throws -> Set<Digest> {
         var seen = Set<Digest>()
@@ -138,8 +141,13 @@ struct RemoteStepRunner: Sendable {
             let script = """
                 cd \(shellQuote(runDir)) || exit 9
                 while [ ! -f pid ]; do sleep 0.05; done
-                tail -c +\(from) -f --pid="$(cat pid)" log 2>/dev/null
-                while [ ! -f status ]; do sleep 0.05; done
+                p="$(cat pid)"
+                tail -c +\(from) -f --pid="$p" log 2>/dev/null
+                n=0
+                while [ ! -f status ]; do
+                  if ! kill -0 "$p" 2>/dev/null; then n=$((n+1)); [ $n -gt 40 ] && { printf '\\nFLOW-STATUS-LOST\\n'; exit 0; }; fi
+                  sleep 0.05
+                done
                 printf '\\nFLOW-STATUS %s\\n' "$(cat status)"
                 """
             let remaining = deadline.map { max(1, $0 - monotonicNow()) } ?? 24 * 3600
@@ -208,6 +216,11 @@ final class RemoteLogSplitter: @unchecked Sendable {
             let line = Array(pending[..<nl])
             pending.removeFirst(nl + 1)
             let text = String(decoding: line, as: UTF8.self)
+            if text == "FLOW-STATUS-LOST" {
+                heldEmptyLine = false
+                onStatus(RemoteStepRunner.lostStatus)
+                continue
+            }
             if text.hasPrefix("FLOW-STATUS "), let code = Int32(text.dropFirst(12)) {
                 heldEmptyLine = false
                 onStatus(code)
