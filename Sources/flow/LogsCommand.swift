@@ -50,12 +50,19 @@ struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a running run and its steps.")
 
     @Argument(help: "The run's tag (or a unique prefix).") var tag: String
+    @Flag(help: "Print JSON: {\"tag\", \"status\"}.") var json = false
+
+    struct Output: Encodable {
+        var tag: String
+        var status: String
+    }
 
     func run() async throws {
         let session = try Session()
         let run = try session.database.checkLiveness(try session.database.resolveTag(tag))
         guard !run.status.isFinished, let pid = run.supervisorPid else {
-            Terminal.line("run \(run.tag) is not running (\(run.status.rawValue))")
+            Terminal.line(json ? Terminal.json(Output(tag: run.tag, status: run.status.rawValue))
+                : "run \(run.tag) is not running (\(run.status.rawValue))")
             return
         }
         kill(pid, SIGTERM)
@@ -64,6 +71,7 @@ struct StopCommand: AsyncParsableCommand {
                             hint: "kill -9 \(pid) ends it; its steps' process groups may need the same")
         }
         let final = try session.database.checkLiveness(try session.database.run(run.tag) ?? run)
-        Terminal.line("run \(run.tag) \(final.status.rawValue)")
+        Terminal.line(json ? Terminal.json(Output(tag: run.tag, status: final.status.rawValue))
+            : "run \(run.tag) \(final.status.rawValue)")
     }
 }

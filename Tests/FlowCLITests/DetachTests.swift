@@ -70,6 +70,8 @@ import Testing
         let steps = try p.database().steps(of: tag2)
         #expect(steps.map(\.status) == [.cancelled])
         #expect(try p.database().run(tag2)?.status == .stopped)
+        let again = try p.flow("stop", tag2, "--json")
+        #expect(again.stdout.contains("\"status\":\"stopped\""))
     }
 
     private func waitForExit(_ pid: Int32) -> Bool {
