@@ -43,7 +43,7 @@ import Testing
         let weights = try LlamaFixtures.tinyWeights()
         let model = LlamaModel(weights: weights, adapter: try Self.peftAdapter(config: weights.config))
         let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.01)
-        let schedule = CosineLearningRateSchedule(peakLearningRate: 1e-3, warmupSteps: 1, totalSteps: 3)
+        let schedule = LearningRateSchedule(kind: .cosine, peakLearningRate: 1e-3, warmupSteps: 1, totalSteps: 3)
         let batch = try LlamaFixtures.packedBatch()
         let reference = try LlamaFixtures.file("lora-adamw.safetensors")
         let expectedLosses = try reference.tensor("losses").values
@@ -95,7 +95,7 @@ import Testing
 
     /// Hand-checked values of transformers' get_cosine_schedule_with_warmup.
     @Test func cosineScheduleWarmsUpThenDecays() {
-        let s = CosineLearningRateSchedule(peakLearningRate: 2e-4, warmupSteps: 2, totalSteps: 10)
+        let s = LearningRateSchedule(kind: .cosine, peakLearningRate: 2e-4, warmupSteps: 2, totalSteps: 10)
         #expect(s.learningRate(step: 0) == 0)
         #expect(s.learningRate(step: 1) == 1e-4)
         #expect(s.learningRate(step: 2) == 2e-4)
