@@ -65,6 +65,12 @@ struct StopCommand: AsyncParsableCommand {
                 : "run \(run.tag) is not running (\(run.status.rawValue))")
             return
         }
+        // A supervisor that has just started may not listen for SIGTERM yet: it does once the run is `running`.
+        var current = run
+        let deadline = Date().addingTimeInterval(30)
+        while current.status == .pending, Date() < deadline, !Supervisor.waitForExit(pid: pid, timeout: 0.05) {
+            current = try session.database.run(run.tag) ?? current
+        }
         kill(pid, SIGTERM)
         if !Supervisor.waitForExit(pid: pid, timeout: 60) {
             throw FlowError(.internalError, "run \(run.tag) did not stop within 60 s (supervisor pid \(pid))",
