@@ -7,8 +7,6 @@ import Foundation
 /// module maps of C dependencies, so a workflow compiles exactly as a target of this package would.
 public struct SwiftToolchain: Sendable {
     public let buildDirectory: URL
-    public let swiftc: String
-    public let flags: [String]
     /// Changes whenever the runtime library, its modules or the compiler change.
     public let fingerprint: String
 
@@ -35,6 +33,26 @@ public struct SwiftToolchain: Sendable {
 
     init(buildDirectory: URL) throws {
         self.buildDirectory = buildDirectory
+        // Only file identities here: parsing SwiftPM's 1 MB+ description.json is left to `compileSettings()`,
+        // which runs only when a workflow must actually be compiled.
+        var hasher = SHA256()
+        for path in [
+            buildDirectory.appendingPathComponent("libFlowRuntime.so").path,
+            buildDirectory.appendingPathComponent("Modules/FlowKit.swiftmodule").path,
+            buildDirectory.appendingPathComponent("Modules/FlowLLM.swiftmodule").path,
+            buildDirectory.appendingPathComponent("description.json").path,
+        ] {
+            let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+            let size = (attrs?[.size] as? NSNumber)?.int64Value ?? -1
+            let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            hasher.update(data: Data("\(path)|\(size)|\(mtime)\n".utf8))
+        }
+        hasher.update(data: Data((ProcessInfo.processInfo.environment["SWIFTC"] ?? "").utf8))
+        fingerprint = hasher.finalize().hexString
+    }
+
+    /// The compiler and the flags a workflow file compiles with, from SwiftPM's record of how it compiled FlowLLM.
+    public func compileSettings() -> (swiftc: String, flags: [String]) {
         let description = buildDirectory.appendingPathComponent("description.json")
         var swiftc = ProcessInfo.processInfo.environment["SWIFTC"] ?? ""
         var flags: [String] = []
@@ -48,21 +66,7 @@ public struct SwiftToolchain: Sendable {
             }
         }
         if swiftc.isEmpty { swiftc = Self.which("swiftc") ?? "swiftc" }
-        self.swiftc = swiftc
-        self.flags = flags
-        var hasher = SHA256()
-        for path in [
-            buildDirectory.appendingPathComponent("libFlowRuntime.so").path,
-            buildDirectory.appendingPathComponent("Modules/FlowKit.swiftmodule").path,
-            buildDirectory.appendingPathComponent("Modules/FlowLLM.swiftmodule").path, swiftc,
-        ] {
-            let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-            let size = (attrs?[.size] as? NSNumber)?.int64Value ?? -1
-            let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            hasher.update(data: Data("\(path)|\(size)|\(mtime)\n".utf8))
-        }
-        hasher.update(data: Data(flags.joined(separator: " ").utf8))
-        fingerprint = hasher.finalize().hexString
+        return (swiftc, flags)
     }
 
     /// Keeps the arguments that make C dependency modules visible: module maps and include paths.

@@ -59,14 +59,15 @@ public struct WorkflowCompiler: Sendable {
         try Data(main.utf8).write(to: mainURL)
 
         let build = toolchain.buildDirectory.path
+        let settings = toolchain.compileSettings()
         let args = [
             "-module-name", "UserWorkflow", mainURL.path, "-Onone",
             "-I", "\(build)/Modules", "-L", build, "-lFlowRuntime",
             "-Xlinker", "-rpath", "-Xlinker", build,
             "-module-cache-path", cacheDirectory.appendingPathComponent("ModuleCache").path,
             "-o", staging.appendingPathComponent("workflow").path,
-        ] + toolchain.flags
-        let diagnostics = try await runTool(toolchain.swiftc, args, in: staging)
+        ] + settings.flags
+        let diagnostics = try await runTool(settings.swiftc, args, in: staging)
         guard diagnostics.status.succeeded else {
             let text = diagnostics.output.filter { !$0.contains("main.swift") || $0.contains("error") }
             throw FlowError.config(

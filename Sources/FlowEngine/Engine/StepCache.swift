@@ -107,11 +107,14 @@ extension StepRunner {
         let fm = FileManager.default
         var digests: [String: Digest] = [:]
         var records: [OutputRecord] = []
+        var entries: [TreeEntry] = []
         for name in ((try? fm.contentsOfDirectory(atPath: outputs.path)) ?? []).sorted() where !name.hasPrefix(".") {
             var isDir: ObjCBool = false
             let url = outputs.appendingPathComponent(name)
             guard fm.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else { continue }
-            let entry = try engine.store.putDirectory(url, statCache: nil)
+            var entry = try engine.store.putDirectory(url, statCache: nil)
+            entry.name = name
+            entries.append(entry)
             digests[name] = entry.digest
             records.append(OutputRecord(runTag: tag, step: step, name: name, digest: entry.digest.hex, size: entry.size))
         }
@@ -120,7 +123,8 @@ extension StepRunner {
         let outputsJSON = String(decoding: try encoder.encode(digests), as: UTF8.self)
         var prepared: Digest?
         if step == plan.workflow.preprocessingStep {
-            prepared = digests.count == 1 ? digests.values.first : try engine.store.putDirectory(outputs, statCache: nil).digest
+            // One output is the prepared data itself; several are stored as one tree of them (already hashed above).
+            prepared = entries.count == 1 ? entries[0].digest : try engine.store.put(Tree(entries: entries).encoded)
         }
         let now = Date().timeIntervalSince1970
         try database.write { db in

@@ -36,20 +36,16 @@ struct RemoteStepRunner: Sendable {
         guard ask.succeeded else { throw remoteError("cannot list objects", ask) }
         let missing = ask.output.compactMap { $0.hasPrefix("MISSING ") ? Digest(hex: String($0.dropFirst(8))) : nil }
         guard !missing.isEmpty else { return 0 }
-        // Stage the missing objects under their names and archive them.
+        // Archive the missing objects straight from the store, under their `ab/cdef…` names.
         let fm = FileManager.default
-        let staging = store.directory.appendingPathComponent("tmp/send-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        defer { FilePermissions.remove(staging) }
+        try fm.createDirectory(at: store.directory.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        let archive = store.directory.appendingPathComponent("tmp/send-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tar")
+        defer { unlink(archive.path) }
         var bytes: Int64 = 0
         for d in missing {
-            let dir = staging.appendingPathComponent("o/\(d.hex.prefix(2))")
-            try fm.createDirectory(at: dir, withIntermediateDirectories: true)
-            let target = dir.appendingPathComponent(String(d.hex.dropFirst(2)))
-            try fm.copyItem(at: store.url(for: d), to: target)
-            bytes += Int64((try? fm.attributesOfItem(atPath: target.path)[.size] as? NSNumber)?.int64Value ?? 0)
+            bytes += (try? fm.attributesOfItem(atPath: store.url(for: d).path)[.size] as? NSNumber)?.int64Value ?? 0
         }
-        let archive = staging.appendingPathComponent("objects.tar")
-        try Archive.create(archive, from: staging.appendingPathComponent("o"))
+        try Archive.create(archive, files: missing.map { (name: "\($0.hex.prefix(2))/\($0.hex.dropFirst(2))", url: store.url(for: $0)) })
         let incoming = "\(objects)/incoming-\(UInt32.random(in: 0...UInt32.max))"
         // Extract aside, check every object's digest, then move each into place: nothing unverified is published.
         let receive = try await transport.run("""

@@ -110,6 +110,26 @@ public enum Archive {
 
     /// Writes the folder `source` as an archive whose format follows `file`'s extension (.tar, .tar.gz, .tar.zst, .zip).
     public static func create(_ file: URL, from source: URL) throws {
+        try writeArchive(file) { a in try addTree(a, root: source, relative: "") }
+    }
+
+    /// Writes the given files under the given archive names (no staging copy of them needed).
+    public static func create(_ file: URL, files: [(name: String, url: URL)]) throws {
+        try writeArchive(file) { a in
+            for (name, url) in files {
+                var st = stat()
+                guard stat(url.path, &st) == 0, let entry = archive_entry_new() else {
+                    throw FlowError(.internalError, "cannot read \(url.path) to archive it")
+                }
+                defer { archive_entry_free(entry) }
+                archive_entry_set_pathname(entry, name)
+                archive_entry_set_mtime(entry, 0, 0)
+                try addFile(a, entry, url: url, name: name, size: Int64(st.st_size), executable: st.st_mode & 0o111 != 0)
+            }
+        }
+    }
+
+    private static func writeArchive(_ file: URL, _ body: (OpaquePointer) throws -> Void) throws {
         guard let a = archive_write_new() else { throw FlowError(.internalError, "libarchive: out of memory") }
         defer { archive_write_free(a) }
         guard archive_write_set_format_filter_by_ext(a, file.path) == ARCHIVE_OK else {
@@ -121,12 +141,35 @@ public enum Archive {
             throw FlowError(.internalError, "cannot write \(file.path): \(message(a))")
         }
         do {
-            try addTree(a, root: source, relative: "")
+            try body(a)
             guard archive_write_close(a) == ARCHIVE_OK else { throw FlowError(.internalError, "cannot finish \(file.path): \(message(a))") }
             guard rename(tmp.path, file.path) == 0 else { throw FlowError(.internalError, "cannot publish \(file.path)") }
         } catch {
             unlink(tmp.path)
             throw error
+        }
+    }
+
+    /// Writes one regular file's header and bytes.
+    private static func addFile(_ a: OpaquePointer, _ entry: OpaquePointer, url: URL, name: String, size: Int64,
+                                executable: Bool) throws {
+        archive_entry_set_filetype(entry, regular)
+        archive_entry_set_perm(entry, executable ? 0o755 : 0o644)
+        archive_entry_set_size(entry, la_int64_t(size))
+        guard archive_write_header(a, entry) == ARCHIVE_OK else {
+            throw FlowError(.internalError, "cannot archive \(name): \(message(a))")
+        }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FlowError(.internalError, "cannot read \(url.path)") }
+        defer { close(fd) }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer, 1 << 20)
+            if n <= 0 { break }
+            guard archive_write_data(a, buffer, n) == n else {
+                throw FlowError(.internalError, "cannot archive \(name): \(message(a))")
+            }
         }
     }
 
@@ -152,23 +195,7 @@ public enum Archive {
                 archive_entry_set_symlink(entry, try FileManager.default.destinationOfSymbolicLink(atPath: url.path))
                 archive_write_header(a, entry)
             default:
-                archive_entry_set_filetype(entry, regular)
-                archive_entry_set_perm(entry, st.st_mode & 0o111 != 0 ? 0o755 : 0o644)
-                archive_entry_set_size(entry, la_int64_t(st.st_size))
-                guard archive_write_header(a, entry) == ARCHIVE_OK else {
-                    throw FlowError(.internalError, "cannot archive \(rel): \(message(a))")
-                }
-                let fd = open(url.path, O_RDONLY | O_CLOEXEC)
-                defer { close(fd) }
-                let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 16)
-                defer { buffer.deallocate() }
-                while true {
-                    let n = read(fd, buffer, 1 << 20)
-                    if n <= 0 { break }
-                    guard archive_write_data(a, buffer, n) == n else {
-                        throw FlowError(.internalError, "cannot archive \(rel): \(message(a))")
-                    }
-                }
+                try addFile(a, entry, url: url, name: rel, size: Int64(st.st_size), executable: st.st_mode & 0o111 != 0)
             }
         }
     }
