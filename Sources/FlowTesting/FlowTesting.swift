@@ -49,8 +49,13 @@ public final class TemporaryProject: @unchecked Sendable {
     }
 
     public func flow(arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        try run(Self.flowExecutable.path, arguments, environment: environment)
+    }
+
+    /// Runs a program in the project (with NO_COLOR set) and waits for it.
+    public func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = Process()
-        process.executableURL = Self.flowExecutable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = root
         var env = ProcessInfo.processInfo.environment
@@ -132,4 +137,21 @@ public func waitForFile(_ file: URL, timeout: Double = 60) -> Bool {
         while fd >= 0 && read(fd, &drain, drain.count) > 0 {}
     }
     return true
+}
+
+extension TemporaryProject {
+    /// The flow repository this test build comes from (its Workflows/, its data).
+    public static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// Copies a file or folder of the repository (e.g. `Workflows/Finetune.swift`) into the project at the same path.
+    @discardableResult
+    public func copyFromRepository(_ relativePath: String) throws -> URL {
+        let destination = root.appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: destination)
+        try FileManager.default.copyItem(at: Self.repositoryRoot.appendingPathComponent(relativePath), to: destination)
+        return destination
+    }
 }

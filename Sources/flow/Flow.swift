@@ -8,7 +8,8 @@ struct Flow: AsyncParsableCommand {
         commandName: "flow",
         abstract: "A declarative workflow engine for fine-tuning open LLMs on your own machines.",
         subcommands: [RunCommand.self, LogsCommand.self, RunsCommand.self, StopCommand.self, GraphCommand.self,
-                      SecretCommand.self, VolumeCommand.self, LLMCommand.self, InspectCommand.self, HostsCommand.self])
+                      SecretCommand.self, VolumeCommand.self, LLMCommand.self, InspectCommand.self, HostsCommand.self,
+                      ReportCommand.self])
 }
 
 @main

@@ -165,13 +165,43 @@ struct RunCommand: AsyncParsableCommand {
             try engine.register(plan, tag: tag, supervisor: getpid())
         }
 
-        let printer = RunPrinter(json: json)
-        let status = await engine.execute(plan, tag: tag) { printer.handle($0) }
+        let status: RunStatus
+        if !json && LiveView.isAvailable {
+            let live = LiveView()
+            status = await engine.execute(plan, tag: tag) { live.handle($0) }
+        } else {
+            let printer = RunPrinter(json: json)
+            status = await engine.execute(plan, tag: tag) { printer.handle($0) }
+        }
+        if !json { printSummary(tag: tag, plan: plan, session: session) }
         switch status {
         case .succeeded: return
         case .stopped: throw ExitCode(130)
         default: throw ExitCode(1)
         }
+    }
+}
+
+extension RunCommand {
+    /// The closing summary: steps run and cached, time, scores, and what to try next.
+    func printSummary(tag: String, plan: RunPlan, session: Session) {
+        guard let run = try? session.database.run(tag), let steps = try? session.database.steps(of: tag) else { return }
+        let metrics = (try? session.database.metrics(of: tag)) ?? []
+        var next: [(String, String)] = [("flow logs \(tag)", "what the steps printed"),
+                                        ("flow runs show \(tag)", "steps, metrics and the loss curve")]
+        if !RunMetrics(metrics).lossCurves.isEmpty || !RunMetrics(metrics).scores.isEmpty {
+            next.append(("flow report \(tag)", "an HTML page: config, provenance, curves, predictions"))
+        }
+        let ran = Set(plan.steps)
+        for step in plan.graph.topologicalOrder() where !ran.contains(step) && plan.graph.dependents(of: step).isEmpty {
+            next.append(("flow run \(step)" + (plan.loaded.spec.isDefault ? "" : " --workflow \(plan.workflow.name)"),
+                         "run '\(step)', which this run left out"))
+        }
+        if plan.workflow.preprocessingStep != nil, run.status == .succeeded {
+            next.append(("flow volume get last_run_prepared", "write out the prepared data"))
+            next.append(("flow inspect last_run_prepared", "look at prepared examples, tokens and masks"))
+        }
+        Terminal.line(RunReport.summary(run, steps: steps, metrics: metrics, next: next))
     }
 }
 
@@ -219,10 +249,8 @@ final class RunPrinter: @unchecked Sendable {
                 Terminal.line("  \(Terminal.red("✗")) \(step) \(event.status ?? ""): \(event.error ?? "")")
             }
         case .runFinished:
-            let ok = event.status == "succeeded"
-            Terminal.line((ok ? Terminal.green("run succeeded") : Terminal.red("run \(event.status ?? "")"))
-                + " \(event.tag)" + (event.error.map { " — \($0)" } ?? ""))
-            if !ok { Terminal.line(Terminal.dim("logs: flow logs \(event.tag)   details: flow runs show \(event.tag)")) }
+            // The closing summary follows; only a run-level error is said here.
+            if let error = event.error { Terminal.line(Terminal.red("run \(event.status ?? ""): \(error)")) }
         }
     }
 }

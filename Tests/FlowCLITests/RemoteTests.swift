@@ -56,6 +56,32 @@ import Testing
         #expect(try p.flow("logs", try p.lastTag()).stdout.contains("use: sent 0 bytes of input objects"))
     }
 
+    @Test func filesAndFoldersNamedByParametersAreLaidOutOnTheHost() throws {
+        let server = try SSHServer()
+        let (p, remoteRoot) = try project(server, "remote-params", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Param("config", default: "configs/train.yml")
+                Param("data", default: "data")
+                Param("label", default: "plain words")
+                Command("stage", "cp {config} {output/run}/config.yml; ls {data} > {output/run}/files; echo {label} > {output/run}/label")
+            }
+            """)
+        let config = "base_model: tiny\nlearning_rate: \(Double.random(in: 0..<1))\n"
+        try p.write("configs/train.yml", config)
+        try p.write("data/a.jsonl", "{}\n")
+        try p.write("data/b.jsonl", "{}\n")
+        let out = try p.flow("run", "--host", "loopback")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.flow("volume", "get", "runs/\(tag)/stage/run/config.yml", "-").stdout == config)
+        #expect(try p.flow("volume", "get", "runs/\(tag)/stage/run/files", "-").stdout == "a.jsonl\nb.jsonl\n")
+        #expect(try p.flow("volume", "get", "runs/\(tag)/stage/run/label", "-").stdout == "plain words\n")
+        // The command ran against the copies laid out under the run's folder on the host, not the local paths.
+        #expect(FileManager.default.fileExists(
+            atPath: remoteRoot.appendingPathComponent("runs/\(tag)/stage/a1/params/config/train.yml").path))
+    }
+
     @Test func aDroppedConnectionLosesNoLogLineAndTimeoutsLeaveNoRemoteProcess() throws {
         let server = try SSHServer()
         let marker = "1000.\(UInt32.random(in: 1000...99999))"

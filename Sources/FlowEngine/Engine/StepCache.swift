@@ -70,13 +70,34 @@ extension StepRunner {
 
     /// The content digest of a parameter that names a file or folder (relative to the project), else nil.
     private func fileDigest(_ value: String) throws -> Digest? {
-        guard !value.isEmpty, value.count < 4096, !value.contains("\n") else { return nil }
-        let url = value.hasPrefix("/") ? URL(fileURLWithPath: value) : project.root.appendingPathComponent(value)
+        guard let url = localPath(forParameter: value) else { return nil }
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { return nil }
+        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         let store = engine.store
         if isDir.boolValue { return try store.putDirectory(url, statCache: database).digest }
         return try store.putFile(url, statCache: database).0
+    }
+
+    /// The file or folder a parameter's value names (relative to the project root), if it exists.
+    func localPath(forParameter value: String) -> URL? {
+        guard !value.isEmpty, value.count < 4096, !value.contains("\n") else { return nil }
+        let url = value.hasPrefix("/") ? URL(fileURLWithPath: value) : project.root.appendingPathComponent(value)
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+
+    /// A parameter's file or folder as a tree in the store, to lay out on a remote host: a folder is its own tree;
+    /// a file becomes a tree holding it under its own name (`file`). Nil when the value names nothing local.
+    func localTree(forParameter value: String) throws -> (tree: Digest, file: String?)? {
+        guard let url = localPath(forParameter: value) else { return nil }
+        var isDir: ObjCBool = false
+        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        let store = engine.store
+        if isDir.boolValue { return (try store.putDirectory(url, statCache: database).digest, nil) }
+        let (digest, size) = try store.putFile(url, statCache: database)
+        let executable = FileManager.default.isExecutableFile(atPath: url.path)
+        let tree = Tree(entries: [TreeEntry(name: url.lastPathComponent, kind: .file, executable: executable,
+                                            digest: digest, size: size)])
+        return (try store.put(tree.encoded), url.lastPathComponent)
     }
 
     /// Restores a cache hit's outputs into this run; false (and nothing left behind) if any object is damaged.
@@ -92,7 +113,16 @@ extension StepRunner {
                 records.append(OutputRecord(runTag: tag, step: step, name: name, digest: digest.hex,
                                             size: (try? engine.store.tree(digest).size) ?? 0))
             }
-            try database.write { db in for r in records { try r.save(db) } }
+            try database.write { db in
+                for r in records { try r.save(db) }
+                // The metrics the producing run recorded (eval scores, loss curves) belong to this run too.
+                try db.execute(
+                    sql: """
+                        INSERT INTO metrics (runTag, step, series, name, x, value, at)
+                        SELECT ?, ?, series, name, x, value, at FROM metrics WHERE runTag = ? AND step = ?
+                        """,
+                    arguments: [tag, step, hit.runTag, hit.step])
+            }
             FilePermissions.makeReadOnly(outputs)
             return nil
         } catch {

@@ -21,7 +21,14 @@ extension StepRunner {
             let inputs = try database.read { db in
                 try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)
             }
-            let roots = inputs.compactMap { Digest(hex: $0.digest) }
+            // Parameters naming local files or folders (a config, a dataset) travel too, as trees in the store.
+            var paramTrees: [String: (tree: Digest, path: String)] = [:]
+            for case .param(let p) in template.parts where paramTrees[p] == nil {
+                if let local = try localTree(forParameter: plan.params[p] ?? "") {
+                    paramTrees[p] = (local.tree, "\(runDir)/params/\(p)" + (local.file.map { "/\($0)" } ?? ""))
+                }
+            }
+            let roots = inputs.compactMap { Digest(hex: $0.digest) } + paramTrees.values.map(\.tree)
             let sent = try await runner.sendMissing(try runner.objectClosure(roots))
             runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name)", attempt: attempt)
             for input in inputs {
@@ -29,6 +36,7 @@ extension StepRunner {
                     try await runner.materialize(d, at: "\(runDir)/inputs/\(input.step)/\(input.name)")
                 }
             }
+            for (p, local) in paramTrees { try await runner.materialize(local.tree, at: "\(runDir)/params/\(p)") }
             var outputNames: [String] = []
             let command = try template.render { part in
                 switch part {
@@ -40,7 +48,7 @@ extension StepRunner {
                 case .output(let o):
                     outputNames.append(o)
                     return "\(runDir)/outputs/\(o)"
-                case .param(let p): return plan.params[p] ?? ""
+                case .param(let p): return paramTrees[p]?.path ?? plan.params[p] ?? ""
                 case .volume(let v): throw FlowError.config("step '\(name)' uses {\(v)}: volumes are not mounted on remote hosts yet")
                 case .literal(let s): return s
                 }

@@ -281,6 +281,9 @@ struct StepRunner: Sendable {
         if plan.gpuRequests[step.name] != nil {
             env["CUDA_VISIBLE_DEVICES"] = gpuAssignments.get(step.name).map(String.init).joined(separator: ",")
         }
+        // Command steps can call `flow llm ...` (e.g. a serve step) with the same flow that runs them.
+        let flowDirectory = URL(fileURLWithPath: Supervisor.currentExecutable).deletingLastPathComponent().path
+        env["PATH"] = flowDirectory + (env["PATH"].map { ":" + $0 } ?? ":/usr/local/bin:/usr/bin:/bin")
         env["FLOW_RUN_TAG"] = tag
         env["FLOW_STEP"] = step.name
         env["FLOW_ATTEMPT"] = String(attempt)

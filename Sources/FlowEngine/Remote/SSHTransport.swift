@@ -9,7 +9,15 @@ public struct SSHTransport: Sendable {
 
     public init(host: HostConfig, controlDirectory: URL) {
         self.host = host
-        self.controlDirectory = controlDirectory
+        self.controlDirectory = Self.socketDirectory(controlDirectory)
+    }
+
+    /// A Unix socket path holds at most 107 bytes, and ssh adds 17 to the socket's name while it sets a master up:
+    /// a project deep in the file system gets its control sockets in a short per-user folder under /tmp instead.
+    static func socketDirectory(_ preferred: URL) -> URL {
+        guard preferred.path.utf8.count + 1 + 40 + 17 > 104 else { return preferred }
+        let digest = Digest.of(Data(preferred.path.utf8)).hex.prefix(12)
+        return URL(fileURLWithPath: "/tmp/flow-ssh-\(getuid())/\(digest)", isDirectory: true)
     }
 
     /// The `ssh` arguments before the remote command.
@@ -53,7 +61,8 @@ public struct SSHTransport: Sendable {
     private func start(_ command: String, input: Data?, inputFile: URL?, outputFile: URL?, timeout: Double) throws
         -> ChildProcess
     {
-        try FileManager.default.createDirectory(at: controlDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: controlDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         var options = ChildProcess.Options(
             executable: SwiftToolchain.which("ssh") ?? "/usr/bin/ssh", arguments: baseArguments + ["--", command],
             environment: ProcessInfo.processInfo.environment, timeoutSeconds: timeout)

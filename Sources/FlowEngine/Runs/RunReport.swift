@@ -95,14 +95,43 @@ public enum RunReport {
             out += failedAttempts.map { a in "  \(a.step) #\(a.number) on \(a.host): \(a.error ?? "")" }
                 .joined(separator: "\n")
         }
-        if !metrics.isEmpty {
-            out += "\n\nmetrics (last value):\n"
-            var last: [String: MetricRecord] = [:]
-            for m in metrics { last["\(m.step)/\(m.series)/\(m.name)"] = m }
-            out += last.keys.sorted().map { k in
-                "  \(k) = \(String(format: "%.6g", last[k]!.value))" + (last[k]!.x.map { " (at \($0))" } ?? "")
-            }.joined(separator: "\n")
+        let read = RunMetrics(metrics)
+        if !read.scores.isEmpty || !read.finalLoss.isEmpty {
+            out += "\n\nmetrics:\n"
+            out += (read.scoreLines() + read.finalLoss.keys.sorted().map { "\($0): final loss \(RunMetrics.format(read.finalLoss[$0]!))" })
+                .map { "  " + $0 }.joined(separator: "\n")
+        }
+        if !read.lossCurves.isEmpty {
+            out += "\n\nloss:\n" + TerminalChart.draw(read.lossCurves)
         }
         return out
+    }
+}
+
+extension RunReport {
+    /// The closing summary of `flow run`: how the run ended, steps run and cached, time, the scores and final losses
+    /// it recorded, and the commands to try next.
+    public static func summary(_ run: RunRecord, steps: [StepRecord], metrics: [MetricRecord], next: [(String, String)])
+        -> String
+    {
+        let ran = steps.filter { $0.status == .succeeded }.count
+        let cached = steps.filter { $0.status == .cached }.count
+        let failed = steps.filter { $0.status == .failed }.map(\.name)
+        let seconds = run.finishedAt.map { $0 - run.createdAt }
+        var lines = ["run \(run.status.rawValue) \(run.tag) in \(duration(seconds)): \(ran) ran, \(cached) cached"
+            + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")]
+        let read = RunMetrics(metrics)
+        for line in read.scoreLines() { lines.append("  " + line) }
+        for step in read.finalLoss.keys.sorted() {
+            lines.append("  \(step): final loss \(RunMetrics.format(read.finalLoss[step]!))")
+        }
+        if !next.isEmpty {
+            lines.append("next:")
+            let width = next.map(\.0.count).max() ?? 0
+            for (command, what) in next {
+                lines.append("  " + command.padding(toLength: width, withPad: " ", startingAt: 0) + "   " + what)
+            }
+        }
+        return lines.joined(separator: "\n")
     }
 }
