@@ -6,7 +6,7 @@ import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self, EvalCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -201,6 +201,64 @@ struct GenerateCommand: AsyncParsableCommand {
             }
         } catch {
             throw FlowError.wrapping(error)
+        }
+    }
+}
+
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Run a model over held-out items and score them: predictions.jsonl and metrics.json.")
+
+    @Option(help: "A model folder (merged, or the base of --adapter).") var model: String
+    @Option(help: "A PEFT adapter folder to apply without merging.") var adapter: String?
+    @Option(help: "A tokenizer folder (default: the model's or adapter's, else the prepared data's).") var tokenizer: String?
+    @Option(help: "A prepared dataset folder (`flow llm preprocess`).") var data: String?
+    @Option(help: "With --data: the split to evaluate, eval or train.") var split = "eval"
+    @Option(help: "With --data: a seeded sample of N examples of the split.") var sample: Int?
+    @Option(help: "The seed of --sample.") var seed: UInt64 = 0
+    @Option(help: "A JSONL test file in the format of --config's dataset.") var test: String?
+    @Option(help: "With --test: the Axolotl config whose dataset format renders the prompts.") var config: String?
+    @Option(name: .customLong("check"), help: "A check besides exact match: sql-valid (repeatable).") var checks: [String] = []
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens per output.") var maxTokens = Evaluation.defaultOptions.maxTokens
+    @Option(help: "Where to write predictions.jsonl and metrics.json.") var out: String
+    @Flag(help: "Print metrics.json's numbers as JSON.") var json = false
+
+    func validate() throws {
+        guard (data == nil) != (test == nil) else {
+            throw ValidationError("give either --data PREPARED or --test FILE --config FILE")
+        }
+        if test != nil && config == nil { throw ValidationError("--test needs --config: its dataset format renders the prompts") }
+        if data == nil && (sample != nil || split != "eval") { throw ValidationError("--split and --sample go with --data") }
+    }
+
+    func run() async throws {
+        do {
+            let checks = try self.checks.map(EvalCheck.builtIn)
+            let modelURL = URL(fileURLWithPath: model), adapterURL = adapter.map { URL(fileURLWithPath: $0) }
+            let tokenizerURL = try tokenizer.map { URL(fileURLWithPath: $0) } ?? defaultTokenizer(model: modelURL, adapter: adapterURL)
+            let cases: [EvalCase]
+            if let data {
+                cases = try EvalCase.load(preparedDataset: URL(fileURLWithPath: data), split: split, sample: sample, seed: seed)
+            } else {
+                cases = try EvalCase.load(testFile: URL(fileURLWithPath: test ?? ""), configFile: URL(fileURLWithPath: config ?? ""),
+                                          tokenizer: tokenizerURL)
+            }
+            var options = Evaluation.defaultOptions
+            options.maxTokens = maxTokens
+            let evaluation = try Evaluation(model: modelURL, adapter: adapterURL, tokenizer: tokenizerURL, options: options, checks: checks)
+            let summary = try evaluation.run(cases, into: URL(fileURLWithPath: out), progress: ProgressReporter(), log: json ? nil : StepLog())
+            if json { Terminal.line(Terminal.json(summary)) }
+        } catch {
+            throw FlowError.wrapping(error)
+        }
+    }
+
+    /// The model's or adapter's tokenizer, else the prepared dataset's.
+    private func defaultTokenizer(model: URL, adapter: URL?) throws -> URL {
+        do { return try Evaluation.tokenizerDirectory(model: model, adapter: adapter) } catch {
+            guard let data else { throw error }
+            return URL(fileURLWithPath: data).appendingPathComponent("tokenizer")
         }
     }
 }
