@@ -212,7 +212,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     @Option(help: "A model folder (merged, or the base of --adapter).") var model: String
     @Option(help: "A PEFT adapter folder to apply without merging.") var adapter: String?
-    @Option(help: "A tokenizer folder (default: the model's or adapter's, else the prepared data's).") var tokenizer: String?
+    @Option(help: "A tokenizer folder (default: with --data, the prepared data's; else the adapter's or the model's).") var tokenizer: String?
     @Option(help: "A prepared dataset folder (`flow llm preprocess`).") var data: String?
     @Option(help: "With --data: the split to evaluate, eval or train.") var split = "eval"
     @Option(help: "With --data: a seeded sample of N examples of the split.") var sample: Int?
@@ -235,30 +235,29 @@ struct EvalCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             let checks = try self.checks.map(EvalCheck.builtIn)
-            let modelURL = URL(fileURLWithPath: model), adapterURL = adapter.map { URL(fileURLWithPath: $0) }
-            let tokenizerURL = try tokenizer.map { URL(fileURLWithPath: $0) } ?? defaultTokenizer(model: modelURL, adapter: adapterURL)
-            let cases: [EvalCase]
-            if let data {
-                cases = try EvalCase.load(preparedDataset: URL(fileURLWithPath: data), split: split, sample: sample, seed: seed)
-            } else {
-                cases = try EvalCase.load(testFile: URL(fileURLWithPath: test ?? ""), configFile: URL(fileURLWithPath: config ?? ""),
-                                          tokenizer: tokenizerURL)
-            }
             var options = Evaluation.defaultOptions
             options.maxTokens = maxTokens
-            let evaluation = try Evaluation(model: modelURL, adapter: adapterURL, tokenizer: tokenizerURL, options: options, checks: checks)
+            let modelURL = URL(fileURLWithPath: model), adapterURL = adapter.map { URL(fileURLWithPath: $0) }
+            let cases: [EvalCase], evaluation: Evaluation
+            if let data {
+                // The prepared data's tokenizer made the cases' prompt ids, so it decodes the outputs too.
+                let dataURL = URL(fileURLWithPath: data)
+                cases = try EvalCase.load(preparedDataset: dataURL, split: split, sample: sample, seed: seed)
+                evaluation = try Evaluation(model: modelURL, adapter: adapterURL,
+                                            tokenizer: tokenizer.map { URL(fileURLWithPath: $0) } ?? dataURL.appendingPathComponent("tokenizer"),
+                                            options: options, checks: checks)
+            } else {
+                let tokenizerURL = try tokenizer.map { URL(fileURLWithPath: $0) } ?? Evaluation.tokenizerDirectory(model: modelURL, adapter: adapterURL)
+                let step = Preprocess(config: config ?? "", tokenizer: tokenizerURL.path)
+                let loaded = try step.loadConfig()
+                let configTokenizer = try step.loadTokenizer(for: loaded)
+                cases = try EvalCase.load(testFile: URL(fileURLWithPath: test ?? ""), config: loaded, tokenizer: configTokenizer)
+                evaluation = try Evaluation(model: modelURL, adapter: adapterURL, tokenizer: configTokenizer, options: options, checks: checks)
+            }
             let summary = try evaluation.run(cases, into: URL(fileURLWithPath: out), progress: ProgressReporter(), log: json ? nil : StepLog())
             if json { Terminal.line(Terminal.json(summary)) }
         } catch {
             throw FlowError.wrapping(error)
-        }
-    }
-
-    /// The model's or adapter's tokenizer, else the prepared dataset's.
-    private func defaultTokenizer(model: URL, adapter: URL?) throws -> URL {
-        do { return try Evaluation.tokenizerDirectory(model: model, adapter: adapter) } catch {
-            guard let data else { throw error }
-            return URL(fileURLWithPath: data).appendingPathComponent("tokenizer")
         }
     }
 }

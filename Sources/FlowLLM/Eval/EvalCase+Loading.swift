@@ -39,8 +39,14 @@ extension EvalCase {
 
     /// Cases from a JSONL test file in the format of the config's dataset `dataset` (default: the first),
     /// rendered and tokenized exactly as preprocessing does, with the prompt masked even under
-    /// `train_on_inputs`. The expected answer is the row's output field (instruction formats) or the decoded
-    /// first trained turn (chat formats); `fields` keeps the row. A malformed line fails naming file and line.
+    /// `train_on_inputs`. The expected answer is the row's output field (or first assistant turn) as the model
+    /// was trained to produce it: tokenized and decoded, as for prepared data, so a model that generates exactly
+    /// its training target matches (Llama tokenizers decode `[SQL] SELECT` as `[SQL]  SELECT`); the raw text
+    /// stays in `fields`. A malformed line fails naming file and line.
+    /// Generate with the same `tokenizer` (`Evaluation(model:adapter:tokenizer:…)`): it made the prompt ids.
+    /// - Parameters:
+    ///   - config: loaded as the preprocess step loads it (`Preprocess(config:).loadConfig()`).
+    ///   - tokenizer: with the config's `tokens` and `special_tokens` applied (`Preprocess.loadTokenizer(for:)`).
     public static func load(testFile: URL, config: AxolotlConfig, tokenizer: any PromptTokenizer,
                             dataset: Int = 0) throws -> [EvalCase] {
         guard config.datasets.indices.contains(dataset) else {
@@ -57,19 +63,10 @@ extension EvalCase {
             guard let example = try strategy.tokenize(row).first, let parts = PromptAnswerSplit(example, eosID: context.eosID) else {
                 throw EvalError("\(row.file):\(row.line): the row renders no prompt before its answer in the config's dataset format; evaluation needs an instruction or chat format")
             }
-            let expected = try (strategy as? InstructPromptStrategy)?.format.render(row).response
-                ?? tokenizer.decode(parts.answerIDs, skipSpecialTokens: true)
-            return EvalCase(prompt: tokenizer.decode(parts.promptIDs, skipSpecialTokens: false), expected: expected,
+            return EvalCase(prompt: tokenizer.decode(parts.promptIDs, skipSpecialTokens: false),
+                            expected: tokenizer.decode(parts.answerIDs, skipSpecialTokens: true),
                             promptIDs: parts.promptIDs, fields: row.fields, source: "\(row.file):\(row.line)")
         }
-    }
-
-    /// Cases from a JSONL test file and an Axolotl config file: the config loaded as the preprocess step loads
-    /// it (`overrides` are `KEY=VALUE`), its `tokens` and `special_tokens` applied to the tokenizer in `tokenizer`.
-    public static func load(testFile: URL, configFile: URL, tokenizer: URL, overrides: [String] = []) throws -> [EvalCase] {
-        let step = Preprocess(config: configFile.path, overrides: overrides, tokenizer: tokenizer.path)
-        let config = try step.loadConfig()
-        return try load(testFile: testFile, config: config, tokenizer: try step.loadTokenizer(for: config))
     }
 
     /// All of `0..<count`, or `sample` of them drawn with `seed`, sorted.

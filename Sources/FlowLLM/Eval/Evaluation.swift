@@ -40,20 +40,33 @@ public struct Evaluation: Sendable {
         self.checks = all
     }
 
-    /// An evaluation of a model folder (merged, or the base of `adapter`), with a PEFT `adapter` applied without
-    /// merging and the tokenizer of `tokenizer` (default: see `tokenizerDirectory(model:adapter:)`).
+    /// An evaluation of a model folder (merged, or the base of `adapter`) with a PEFT `adapter` applied without
+    /// merging, and the tokenizer in `tokenizer` (default: see `tokenizerDirectory(model:adapter:)`). Evaluating
+    /// prepared data, pass its `tokenizer/`: the cases' prompt ids were made with it.
     public init(model: URL, adapter: URL? = nil, tokenizer: URL? = nil, options: GenerationOptions = Evaluation.defaultOptions,
                 checks: [EvalCheck] = [], threads: ComputeThreads = .fromEnvironment) throws {
-        let tokenizer = try tokenizer ?? Self.tokenizerDirectory(model: model, adapter: adapter)
-        try self.init(generator: TextGenerator(model: model, adapter: adapter, tokenizer: tokenizer, threads: threads),
-                      options: options, checks: checks)
+        let directory = try tokenizer ?? Self.tokenizerDirectory(model: model, adapter: adapter)
+        try self.init(model: model, adapter: adapter, tokenizer: Tokenizer(directory: directory), options: options,
+                      checks: checks, threads: threads)
     }
 
-    /// The first folder holding a `tokenizer.json` among the model folder, the adapter folder and their
-    /// `tokenizer/` subfolders (where flow's train step copies the tokenizer).
+    /// An evaluation of a model folder (and `adapter`) with a loaded tokenizer, such as the one a config's
+    /// `tokens` and `special_tokens` were applied to (`Preprocess.loadTokenizer(for:)`).
+    public init(model: URL, adapter: URL? = nil, tokenizer: Tokenizer, options: GenerationOptions = Evaluation.defaultOptions,
+                checks: [EvalCheck] = [], threads: ComputeThreads = .fromEnvironment) throws {
+        let generationModel = try GenerationModel(model: model, adapter: adapter, threads: threads)
+        guard tokenizer.vocabularySize <= generationModel.config.vocabSize else {
+            throw EvalError("\(model.path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(generationModel.config.vocabSize); use the tokenizer the model was trained with")
+        }
+        try self.init(generator: TextGenerator(model: generationModel, tokenizer: tokenizer), options: options, checks: checks)
+    }
+
+    /// The first folder holding a `tokenizer.json` among the adapter folder's `tokenizer/` (where flow's train
+    /// step copies the prepared data's tokenizer, added tokens included), the adapter folder, the model folder's
+    /// `tokenizer/` and the model folder.
     public static func tokenizerDirectory(model: URL, adapter: URL? = nil) throws -> URL {
-        let candidates = [model, model.appendingPathComponent("tokenizer")]
-            + (adapter.map { [$0, $0.appendingPathComponent("tokenizer")] } ?? [])
+        let candidates = (adapter.map { [$0.appendingPathComponent("tokenizer"), $0] } ?? [])
+            + [model.appendingPathComponent("tokenizer"), model]
         guard let found = candidates.first(where: {
             FileManager.default.fileExists(atPath: $0.appendingPathComponent("tokenizer.json").path)
         }) else {
