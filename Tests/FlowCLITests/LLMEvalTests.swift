@@ -8,31 +8,19 @@ import Testing
     static let tokenizer = LLMVerbTests.fixtures.appendingPathComponent("tokenizer/llama2")
     static let model = LLMVerbTests.fixtures.appendingPathComponent("generate/model")
 
-    /// A project with the tiny fixture model as `base`, the fixture tokenizer as `tok`, sqlqa rows 1–16 in
-    /// `data.jsonl`, rows 17–19 in `test.jsonl`, and `config.yml` in sqlqa's instruction format.
+    /// A project with the tiny fixture model as `base`, the fixture tokenizer as `tok`, sqlqa rows 1–40 in
+    /// `data.jsonl`, rows 41–43 in `test.jsonl`, and the shared Axolotl config for sqlqa as `config.yml`
+    /// (its `[INST]`/`[SQL]` tokens, val_set_size 0.05: 2 eval rows).
     private func project(_ name: String) throws -> TemporaryProject {
         let p = try TemporaryProject(name)
-        try FileManager.default.copyItem(at: Self.model, to: p.root.appendingPathComponent("base"))
-        try FileManager.default.copyItem(at: Self.tokenizer, to: p.root.appendingPathComponent("tok"))
+        let fm = FileManager.default
+        try fm.copyItem(at: Self.model, to: p.root.appendingPathComponent("base"))
+        try fm.copyItem(at: Self.tokenizer, to: p.root.appendingPathComponent("tok"))
+        try fm.copyItem(at: LLMVerbTests.sqlqa.deletingLastPathComponent().appendingPathComponent("axolotl-configs/mistral.yml"),
+                        to: p.root.appendingPathComponent("config.yml"))
         let rows = try String(contentsOf: LLMVerbTests.sqlqa, encoding: .utf8).split(separator: "\n")
-        try p.write("data.jsonl", rows.prefix(16).joined(separator: "\n") + "\n")
-        try p.write("test.jsonl", rows[16..<19].joined(separator: "\n") + "\n")
-        try p.write("config.yml", """
-            base_model: base
-            tokenizer_config: tok
-            sequence_len: 256
-            datasets:
-              - path: data.jsonl
-                type:
-                  field_instruction: question
-                  field_input: context
-                  field_output: answer
-                  format: "[INST] {input} {instruction} [/INST]"
-            tokens: ["[SQL]", " [/SQL]"]
-            val_set_size: 2
-            seed: 7
-
-            """)
+        try p.write("data.jsonl", rows.prefix(40).joined(separator: "\n") + "\n")
+        try p.write("test.jsonl", rows[40..<43].joined(separator: "\n") + "\n")
         return p
     }
 
@@ -42,7 +30,8 @@ import Testing
 
     @Test func evaluatesPreparedDataAndATestFileFromTheCommandLine() throws {
         let p = try project("llm-eval")
-        #expect(try p.flow("llm", "preprocess", "--config", "config.yml", "--out", "prepared").status == 0)
+        #expect(try p.flow("llm", "preprocess", "--config", "config.yml", "--data", "data.jsonl", "--tokenizer", "tok",
+                           "--out", "prepared").status == 0)
         let prepared = try p.flow("llm", "eval", "--model", "base", "--data", "prepared", "--check", "sql-valid",
                                   "--max-tokens", "4", "--out", "ev", "--json")
         #expect(prepared.status == 0, "\(prepared.stderr)")
@@ -62,7 +51,8 @@ import Testing
         let first = try json(String(try String(contentsOf: p.root.appendingPathComponent("ev-test/predictions.jsonl"), encoding: .utf8)
             .split(separator: "\n")[0]))
         #expect((first["source"] as? String)?.hasSuffix("test.jsonl:1") == true)
-        #expect((first["prompt"] as? String)?.hasPrefix("<s> [INST] CREATE TABLE") == true, "\(first)")
+        let prompt = try #require(first["prompt"] as? String)
+        #expect(prompt.hasPrefix("<s>[INST]") && prompt.contains("Using the schema context below") && prompt.hasSuffix(" [/INST]"), "\(prompt)")
     }
 
     @Test func badInputIsRefusedWithoutWritingOutputs() throws {
@@ -89,12 +79,12 @@ import Testing
             import Foundation
             let f = Workflow("f") {
                 Function("preprocess") { ctx in
-                    try Preprocess(config: "config.yml").run(into: ctx.output("prepared"), log: ctx.log)
+                    try Preprocess(config: "config.yml", data: "data.jsonl", tokenizer: "tok").run(into: ctx.output("prepared"), log: ctx.log)
                 }
                 Function("eval") { ctx in
                     let prepared = try ctx.input("preprocess/prepared")
                     let cases = try EvalCase.load(preparedDataset: prepared)
-                    let long = EvalCheck("long_prompt") { c, _ in .check(c.prompt.count > 90, "short prompt") }
+                    let long = EvalCheck("long_prompt") { c, _ in .check(c.prompt.count > 200, "short prompt") }
                     try Evaluation(model: URL(fileURLWithPath: "base"), tokenizer: prepared.appendingPathComponent("tokenizer"),
                                    options: GenerationOptions(maxTokens: 3), checks: [.sqlValid, long])
                         .run(cases, into: ctx.output("results"), progress: ctx.progress, log: ctx.log)
@@ -116,7 +106,9 @@ import Testing
         let predictions = try p.flow("volume", "get", "runs/\(tag)/eval/results/predictions.jsonl", "-")
         let lines = predictions.stdout.split(separator: "\n").map { try? json(String($0)) }
         #expect(lines.count == 2)
-        let long = lines.filter { (($0?["checks"] as? [String: Any])?["long_prompt"] as? [String: Any])?["passed"] as? Bool == true }.count
+        let long = lines.filter { (($0?["prompt"] as? String)?.count ?? 0) > 200 }.count
+        let passing = lines.filter { (($0?["checks"] as? [String: Any])?["long_prompt"] as? [String: Any])?["passed"] as? Bool == true }
+        #expect(passing.count == long)
         #expect((numbers["pass_rates"] as? [String: Double])?["long_prompt"] == Double(long) / 2)
         #expect(show.stdout.contains("eval/eval/long_prompt = \(String(format: "%.6g", Double(long) / 2))"), "\(show.stdout)")
     }
