@@ -67,4 +67,19 @@ import FlowLLM
         #expect(EvalCheck.sqlValid.verdict(noSchema, output: "[SQL] SELECT 1 [/SQL]")
                 == .fail("no CREATE TABLE statement in the row's context or the prompt to check the query against"))
     }
+
+    /// Contexts beyond sqlqa's plain form: quoted names, `IF NOT EXISTS`, types with commas, defaults, constraints.
+    @Test func readsFullerCreateTableStatements() throws {
+        let context = """
+            CREATE TABLE IF NOT EXISTS "order items" (id INTEGER PRIMARY KEY, price DECIMAL(10, 2), note TEXT DEFAULT 'a,b)',
+              customer_id INTEGER, FOREIGN KEY (customer_id) REFERENCES customers(id));
+            CREATE TABLE customers ([id] INTEGER, `name` TEXT); CREATE TABLE Customers (NAME TEXT, city TEXT)
+            """
+        let c = EvalCase(prompt: "", expected: "", fields: ["context": .string(context)])
+        let good = "[SQL] SELECT o.price, c.city FROM \"order items\" AS o JOIN customers AS c ON o.customer_id = c.id WHERE o.note = 'x' [/SQL]"
+        #expect(EvalCheck.sqlValid.verdict(c, output: good) == .pass)
+        #expect(EvalCheck.sqlValid.verdict(c, output: "[SQL] SELECT zip FROM customers [/SQL]") == .fail("SQLite: no such column: zip"))
+        let bad = EvalCase(prompt: "", expected: "", fields: ["context": .string("CREATE TABLE t (a INTEGER REFERENCES)")])
+        #expect(EvalCheck.sqlValid.verdict(bad, output: "[SQL] SELECT a FROM t [/SQL]").reason?.hasPrefix("the schema does not build in SQLite: ") == true)
+    }
 }
