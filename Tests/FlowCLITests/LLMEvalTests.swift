@@ -96,8 +96,9 @@ import Testing
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let tag = try p.lastTag()
         let show = try p.flow("runs", "show", tag)
-        for name in ["count = 2", "exact_match = 0", "sql_valid = 0", "long_prompt = ", "tokens_per_second = "] {
-            #expect(show.stdout.contains("eval/eval/\(name)"), "\(show.stdout)")
+        let scores = show.stdout.split(separator: "\n").first { $0.hasPrefix("  eval: ") }.map(String.init) ?? ""
+        for name in ["count 2", "exact_match 0", "sql_valid 0", "long_prompt ", "tokens_per_second "] {
+            #expect(scores.contains(name), "\(show.stdout)")
         }
         let metrics = try p.flow("volume", "get", "runs/\(tag)/eval/results/metrics.json", "-")
         #expect(metrics.status == 0, "\(metrics.stderr)")
@@ -110,6 +111,6 @@ import Testing
         let passing = lines.filter { (($0?["checks"] as? [String: Any])?["long_prompt"] as? [String: Any])?["passed"] as? Bool == true }
         #expect(passing.count == long)
         #expect((numbers["pass_rates"] as? [String: Double])?["long_prompt"] == Double(long) / 2)
-        #expect(show.stdout.contains("eval/eval/long_prompt = \(String(format: "%.6g", Double(long) / 2))"), "\(show.stdout)")
+        #expect(scores.contains("long_prompt \(RunMetrics.format(Double(long) / 2))"), "\(show.stdout)")
     }
 }
