@@ -81,3 +81,7 @@ int flow_clone_file(int src_fd, int dst_fd) {
     return -1;
 #endif
 }
+
+long flow_copy_range(int src_fd, int dst_fd, unsigned long length) {
+    return (long)copy_file_range(src_fd, NULL, dst_fd, NULL, length, 0);
+}

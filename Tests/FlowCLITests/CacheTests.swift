@@ -123,6 +123,32 @@ import Testing
         #expect(try p.flow("volume", "get", "runs/\(try p.lastTag())/merge/merged/m.txt", "-").stdout == "weights 0.1\n")
     }
 
+    @Test func aVerifiedObjectIsCopiedWithoutRehashingUntilItsFileChanges() throws {
+        let p = try TemporaryProject("verified")
+        try p.write("Workflows/Pipe.swift", Self.workflow())
+        try p.write("data.txt", "prepared bytes\n")
+        #expect(try p.flow("run", "--preproc-only").status == 0)
+        let store = ContentStore(directory: p.project.storeDirectory.appendingPathComponent("objects"))
+        let object = store.url(for: Digest.of(Data("prepared bytes\n".utf8))).path
+        func remembered() throws -> Bool {
+            try p.database().read { db in try Bool.fetchOne(db, sql: "SELECT COUNT(*) > 0 FROM statCache WHERE path = ?", arguments: [object]) } ?? false
+        }
+        // The first read hashes the object and remembers its identity; later reads trust that identity.
+        #expect(try p.flow("volume", "get", "last_run_prepared", "a").status == 0)
+        #expect(try remembered())
+        #expect(try p.flow("volume", "get", "last_run_prepared", "b").status == 0)
+        #expect(try String(contentsOf: p.root.appendingPathComponent("b/data.txt"), encoding: .utf8) == "prepared bytes\n")
+        // Writing to the object changes its identity: the next read hashes again and refuses the damaged bytes.
+        chmod(object, 0o644)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: object))
+        try handle.write(contentsOf: Data("X".utf8))
+        try handle.close()
+        let damaged = try p.flow("volume", "get", "last_run_prepared", "c")
+        #expect(damaged.status != 0)
+        #expect(damaged.stderr.contains("is damaged"), "\(damaged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: p.root.appendingPathComponent("c").path), "nothing half-written")
+    }
+
     @Test func lastRunPreparedIsWrittenOutAndADestinationIsNotOverwritten() throws {
         let p = try TemporaryProject("prepared")
         try p.write("Workflows/Pipe.swift", Self.workflow())

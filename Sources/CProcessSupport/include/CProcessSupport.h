@@ -20,6 +20,10 @@ int flow_pipe(int fds[2], int nonblocking_read);
 /// Makes `dst_fd` share `src_fd`'s blocks (FICLONE) where the file system can; 0 on success.
 int flow_clone_file(int src_fd, int dst_fd);
 
+/// Copies up to `length` bytes from `src_fd` to `dst_fd` inside the kernel (copy_file_range), from and to the
+/// descriptors' offsets; the bytes copied, 0 at the end of the source, -1 with errno on error.
+long flow_copy_range(int src_fd, int dst_fd, unsigned long length);
+
 /// Clock ticks per second, for /proc/<pid>/stat start times.
 long flow_clock_ticks(void);
 

@@ -206,7 +206,9 @@ public final class RunEngine: @unchecked Sendable {
     }
 
     /// The content store of this project.
-    public var store: ContentStore { ContentStore(directory: project.storeDirectory.appendingPathComponent("objects")) }
+    public var store: ContentStore {
+        ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"), verifiedObjects: database)
+    }
 
     func track(_ step: String, _ process: (any StepStoppable)?) {
         lock.lock()

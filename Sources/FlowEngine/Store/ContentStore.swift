@@ -33,10 +33,16 @@ public struct FileIdentity: Hashable, Sendable {
 /// not at all; a crash leaves at most a stray temporary file that `fsck` removes.
 public struct ContentStore: Sendable {
     public let directory: URL
+    /// Where objects that were hashed on a read are remembered by identity (device, inode, size, mtime, ctime):
+    /// reading one again while its identity is unchanged skips the hash and clones or copies it at disk speed —
+    /// the cheap verification; anything written to an object file changes its identity and gets it hashed again.
+    /// `fsck` always re-hashes.
+    public var verifiedObjects: StatCache?
     private var temporary: URL { directory.appendingPathComponent("tmp", isDirectory: true) }
 
-    public init(directory: URL) {
+    public init(directory: URL, verifiedObjects: StatCache? = nil) {
         self.directory = directory
+        self.verifiedObjects = verifiedObjects
     }
 
     public func url(for digest: Digest) -> URL {
@@ -104,6 +110,11 @@ public struct ContentStore: Sendable {
             unlink(tmp.path)
         } else {
             try publish(fd: dst, temporary: tmp, as: digest)
+            // The object was hashed as it was written: reads may trust it while its file is unchanged.
+            var written = stat()
+            if fstat(dst, &written) == 0 {
+                verifiedObjects?.remember(FileIdentity(path: url(for: digest).path, written), digest: digest, size: total)
+            }
         }
         published = true
         statCache?.remember(identity, digest: digest, size: total)
@@ -182,9 +193,11 @@ public struct ContentStore: Sendable {
         }
     }
 
-    /// Copies (or clones) one file object out, checking its digest while copying.
+    /// Copies (or clones) one file object out: at disk speed when the object was verified before and is unchanged
+    /// since (see `verifiedObjects`), else checking its digest while copying.
     public func copyObject(_ digest: Digest, to target: URL, executable: Bool) throws {
-        let src = open(url(for: digest).path, O_RDONLY | O_CLOEXEC)
+        let path = url(for: digest).path
+        let src = open(path, O_RDONLY | O_CLOEXEC)
         guard src >= 0 else {
             throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is missing from the store",
                              hint: "run `flow volume fsck`")
@@ -193,6 +206,11 @@ public struct ContentStore: Sendable {
         let dst = open(target.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o755 : 0o644)
         guard dst >= 0 else { throw storeError("cannot create \(target.path): \(String(cString: strerror(errno)))") }
         defer { close(dst) }
+        var st = stat()
+        let identity = fstat(src, &st) == 0 ? FileIdentity(path: path, st) : nil
+        if let identity, let known = verifiedObjects?.digest(for: identity), known.0 == digest {
+            if try fastCopy(src, dst, size: identity.size, path: target.path) { return }
+        }
         var hasher = SHA256()
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
@@ -211,6 +229,25 @@ public struct ContentStore: Sendable {
             throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is damaged",
                              hint: "run `flow volume fsck`; the step that produced it will re-run")
         }
+        if let identity { verifiedObjects?.remember(identity, digest: digest, size: identity.size) }
+    }
+
+    /// Clones (reflink) or copies `size` bytes in the kernel (copy_file_range); false when neither is possible here
+    /// and nothing was written.
+    private func fastCopy(_ src: Int32, _ dst: Int32, size: Int64, path: String) throws -> Bool {
+        if flow_clone_file(src, dst) == 0 { return true }
+        var copied: Int64 = 0
+        while copied < size {
+            let n = flow_copy_range(src, dst, UInt(min(size - copied, 1 << 30)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                if copied == 0 && [EXDEV, ENOSYS, EOPNOTSUPP, EINVAL].contains(errno) { return false }
+                throw storeError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { throw storeError("cannot copy to \(path): the object ended early", hint: "run `flow volume fsck`") }
+            copied += Int64(n)
+        }
+        return true
     }
 
     /// Every object digest in the store.

@@ -6,7 +6,7 @@ public struct StoreBrowser: Sendable {
     public let database: RunDatabase
 
     public init(project: Project, database: RunDatabase) {
-        store = ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"))
+        store = ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"), verifiedObjects: database)
         self.database = database
     }
 
