@@ -51,8 +51,9 @@ let summary = try trainer.train()
 let warm = Array(stepRates.dropFirst(2)).sorted()
 
 // The bare step on one fixed batch, same model shape.
-let model = LlamaModel(weights: LlamaWeights.random(config, seed: 0),
-                       adapter: lora.map { LoRAAdapter.initialized($0, modelConfig: config, seed: 1) }, trainsBaseWeights: full,
+let benchWeights = LlamaWeights.random(config, seed: 0)
+let model = LlamaModel(weights: benchWeights,
+                       adapter: lora.map { LoRAAdapter.initialized($0, base: benchWeights, seed: 1) }, trainsBaseWeights: full,
                        threads: threads)
 let optimizer = AdamW(parameters: model.trainableParameters)
 let batch = try LlamaBatch(rows: rows, length: length, tokens: examples.prefix(rows).flatMap(\.inputIDs),

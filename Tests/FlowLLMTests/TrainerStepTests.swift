@@ -112,17 +112,31 @@ import Testing
         #expect(ok.maxGradNorm == 0.5 && ok.learningRate == 0.001)
     }
 
-    /// The shared Axolotl configs read into LoRA options once `lora_modules_to_save` is dropped; with it they are
-    /// refused, naming the key and the override that drops it.
+    /// The shared Axolotl configs read into LoRA options, `lora_modules_to_save: [embed_tokens, lm_head]` included.
     @Test func sharedConfigsReadIntoOptions() throws {
         let directory = DataTests.sharedFile("axolotl-configs")
         for name in ["codellama.yml", "mistral.yml", "mistral-memorize.yml"] {
-            let url = directory.appendingPathComponent(name)
-            let error = try #require(throws: TrainingError.self) { try TrainingOptions(config: try AxolotlConfig.load(from: url)) }
-            #expect(error.message.contains("lora_modules_to_save (embed_tokens, lm_head)") && error.message.contains("--set"))
-            let options = try TrainingOptions(config: try AxolotlConfig.load(from: url, overrides: ["lora_modules_to_save=[]"]))
+            let options = try TrainingOptions(config: try AxolotlConfig.load(from: directory.appendingPathComponent(name)))
             #expect(options.lora?.targets.count == 7 && options.learningRate == 1e-4 && options.lrScheduler == "cosine", "\(name)")
+            #expect(options.lora?.modulesToSave == [.embedTokens, .lmHead], "\(name)")
             #expect(options.warmupSteps == 10)
+        }
+    }
+
+    /// `lora_modules_to_save` takes PEFT's spellings of the two modules (a path or its dotted suffix), in any order
+    /// and repeated; anything else is refused naming the key, the entry and what is accepted.
+    @Test func modulesToSaveSpellings() throws {
+        func options(_ list: String) throws -> TrainingOptions {
+            try TrainingOptions(config: try AxolotlConfig.parse(
+                yaml: "adapter: lora\nlora_r: 8\nlora_target_modules: [q_proj]\nlearning_rate: 0.001\nlora_modules_to_save: \(list)",
+                file: "t.yml"))
+        }
+        #expect(try options("[lm_head, model.embed_tokens]").lora?.modulesToSave == [.embedTokens, .lmHead])
+        #expect(try options("[embed_tokens, embed_tokens]").lora?.modulesToSave == [.embedTokens])
+        #expect(try options("[]").lora?.modulesToSave == [])
+        for bad in ["tokens", "norm", "q_proj", "wte"] {
+            let error = try #require(throws: TrainingError.self) { try options("[\(bad)]") }
+            #expect(error.message.contains("lora_modules_to_save names `\(bad)`") && error.message.contains("embed_tokens"))
         }
     }
 }

@@ -2,8 +2,8 @@ import FlowKit
 import Foundation
 
 /// Merges a PEFT LoRA adapter into a Hugging Face safetensors checkpoint, shard by shard: W + scaling · B·A
-/// computed in F32 and written in the base's dtype, in the base's layout, with the config and tokenizer
-/// files copied. Memory stays at one block of rows plus one A/B pair, whatever the model's size.
+/// computed in F32 and written in the base's dtype, the trained copies of `modules_to_save` in place of their
+/// base tensors, in the base's layout, with the config and tokenizer files copied. Memory stays at one block of rows plus one A/B pair, whatever the model's size.
 public struct LoRAMerge: Sendable {
     /// The base checkpoint directory (unquantized: merge a QLoRA adapter into the original weights).
     public let base: URL
@@ -55,10 +55,13 @@ public struct LoRAMerge: Sendable {
         var summary = MergeSummary(tensorsMerged: 0, tensorsCopied: 0, shardsWritten: 0, bytesWritten: 0,
                                    peakTensorBytes: 0, filesCopied: [])
         var done = 0
-        log?.info("merging \(adapterPairs.pairs.count) LoRA pairs (r=\(adapterPairs.config.rank), scaling \(adapterPairs.config.scaling)) into \(checkpoint.files.count) shard(s), \(totalBytes) bytes")
+        log?.info("merging \(adapterPairs.pairs.count) LoRA pairs (r=\(adapterPairs.config.rank), scaling \(adapterPairs.config.scaling))"
+                  + (adapterPairs.replacements.isEmpty ? "" : " and \(adapterPairs.replacements.count) saved module(s)")
+                  + " into \(checkpoint.files.count) shard(s), \(totalBytes) bytes")
         let adapterPages = try MappedPageReleaser(adapterPairs.file)
         for file in checkpoint.files {
             let writer = MergedShardWriter(pairs: adapterPairs.pairs.filter { file.info($0.key) != nil },
+                                           replacements: adapterPairs.replacements.filter { file.info($0.key) != nil },
                                            adapter: adapterPairs, adapterPages: adapterPages, threads: threads,
                                            blockElements: blockElements)
             let name = file.url.lastPathComponent
@@ -67,11 +70,12 @@ public struct LoRAMerge: Sendable {
                 progress?.update(completed: Double(done), total: Double(totalBytes), unit: "bytes")
             }
             summary.tensorsMerged += result.merged
+            summary.tensorsReplaced += result.replaced
             summary.tensorsCopied += result.copied
             summary.shardsWritten += 1
             summary.bytesWritten += result.bytes
             summary.peakTensorBytes = max(summary.peakTensorBytes, result.peakScratchBytes)
-            log?.info("\(name): \(result.merged) tensors merged, \(result.copied) copied")
+            log?.info("\(name): \(result.merged) tensors merged, \(result.replaced) replaced, \(result.copied) copied")
         }
         let index = base.appendingPathComponent(Self.indexName)
         if FileManager.default.fileExists(atPath: index.path) {
@@ -98,6 +102,32 @@ public struct LoRAMerge: Sendable {
             guard target.shape == [b.shape[0], a.shape[1]] else {
                 throw LoRAMergeError(.wrongModel, file: adapterFile, tensor: pair.aName,
                                      "B·A is [\(b.shape[0]), \(a.shape[1])] but the base's \(pair.baseName) is \(target.shape); the adapter was trained on another model")
+            }
+        }
+        try checkReplacements(adapterPairs, against: checkpoint)
+    }
+
+    /// Checks every saved module copy: its base tensor present, unquantized, of the same shape, and not tied to
+    /// another tensor (a tied `lm_head` would silently follow a replaced embedding).
+    private func checkReplacements(_ adapterPairs: PEFTAdapterPairs, against checkpoint: ShardedSafeTensors) throws {
+        guard !adapterPairs.replacements.isEmpty else { return }
+        let adapterFile = adapterPairs.file.url.path
+        if let tied = try? LlamaConfig.load(from: base.appendingPathComponent("config.json")), tied.tieWordEmbeddings {
+            throw LoRAMergeError(.wrongModel, file: base.appendingPathComponent("config.json").path,
+                                 "ties lm_head to embed_tokens (tie_word_embeddings), but the adapter trains separate copies (modules_to_save); merging them into a tied checkpoint is not supported — use the adapter unmerged")
+        }
+        for (baseName, name) in adapterPairs.replacements.sorted(by: { $0.key < $1.key }) {
+            guard let target = checkpoint.info(baseName) else {
+                throw LoRAMergeError(.wrongModel, file: adapterFile, tensor: name,
+                                     "replaces \(baseName) (modules_to_save), which the base at \(base.path) does not have; is this adapter for this base model?")
+            }
+            guard target.dtype.isFloatConvertible else {
+                throw LoRAMergeError(.quantizedBase, file: base.path, tensor: baseName,
+                                     "dtype \(target.dtype.rawValue) is quantized; merge into the unquantized base (F32, F16 or BF16)")
+            }
+            guard let copy = adapterPairs.file.info(name), copy.shape == target.shape, target.shape.count == 2 else {
+                throw LoRAMergeError(.wrongModel, file: adapterFile, tensor: name,
+                                     "is \(adapterPairs.file.info(name)?.shape ?? []) but the base's \(baseName) is \(target.shape); the adapter was trained on another model (or with another vocabulary)")
             }
         }
     }

@@ -2,11 +2,14 @@ import Foundation
 
 /// Writes one merged shard in the base shard's exact layout: its header bytes verbatim (the merge changes
 /// no dtype or shape, so every offset stays valid), then each tensor's data in order. Adapted tensors are
-/// merged a block of rows at a time; the rest are copied byte for byte from the input's mapping, whose pages
-/// are released as soon as they are written (`MappedPageReleaser`) so resident memory stays at one block.
+/// merged a block of rows at a time, saved modules (`modules_to_save`) converted from the adapter's copy a block
+/// at a time; the rest are copied byte for byte from the input's mapping, whose pages are released as soon as
+/// they are written (`MappedPageReleaser`) so resident memory stays at one block.
 struct MergedShardWriter {
     /// Base tensor name → its adapter pair, for the tensors of this shard that are adapted.
     let pairs: [String: PEFTAdapterPairs.Pair]
+    /// Base tensor name → the adapter tensor replacing it, for the tensors of this shard that are saved modules.
+    let replacements: [String: String]
     let adapter: PEFTAdapterPairs
     let adapterPages: MappedPageReleaser
     let threads: ComputeThreads
@@ -16,6 +19,7 @@ struct MergedShardWriter {
     /// Counts for the summary.
     struct Result {
         var merged = 0
+        var replaced = 0
         var copied = 0
         var bytes = 0
         var peakScratchBytes = 0
@@ -38,6 +42,10 @@ struct MergedShardWriter {
                     let scratch = try merge(info, bytes: bytes, pair: pair, into: output, pages: pages)
                     result.peakScratchBytes = max(result.peakScratchBytes, scratch)
                     result.merged += 1
+                } else if let replacement = replacements[info.name] {
+                    let scratch = try replace(info, bytes: bytes, with: replacement, into: output, pages: pages)
+                    result.peakScratchBytes = max(result.peakScratchBytes, scratch)
+                    result.replaced += 1
                 } else {
                     try copy(bytes, into: output, pages: pages)
                     result.copied += 1
@@ -63,6 +71,39 @@ struct MergedShardWriter {
         let a = try adapter.file.tensor(pair.aName, expectedShape: [rank, columns])  // [r, in]
         let b = try adapter.file.tensor(pair.bName, expectedShape: [rows, rank])  // [out, r]
         for name in [pair.aName, pair.bName] { adapterPages.release(try adapter.file.rawBytes(name)) }
+        let scratch = try writeBlocks(info, source: bytes, into: output, pages: pages) { start, part, block in
+            // block[part, in] = W[start + part, in] + scaling · B[start + part, r] · A[r, in]
+            SafeTensorsDType.decode(info.dtype, from: bytes.baseAddress! + (start + part.lowerBound) * columns * info.dtype.byteSize,
+                                    count: part.count * columns, into: block)
+            GEMM.sgemm(m: part.count, n: columns, k: rank, alpha: scaling, a: b.data + (start + part.lowerBound) * rank, lda: rank,
+                       b: a.data, ldb: columns, beta: 1, c: block, ldc: columns)
+        }
+        return scratch + (a.count + b.count) * 4
+    }
+
+    /// The adapter's trained copy of a saved module in place of W, one block of rows at a time, in W's dtype.
+    /// - Returns: the scratch bytes held.
+    private func replace(_ info: SafeTensorsTensorInfo, bytes: UnsafeRawBufferPointer, with name: String,
+                         into output: MergeOutputFile, pages: MappedPageReleaser) throws -> Int {
+        let copy = try adapter.file.rawBytes(name)
+        let copyType = adapter.file.info(name)!.dtype
+        let columns = info.shape[1]
+        let scratch = try writeBlocks(info, source: bytes, into: output, pages: pages) { start, part, block in
+            let first = (start + part.lowerBound) * columns
+            SafeTensorsDType.decode(copyType, from: copy.baseAddress! + first * copyType.byteSize, count: part.count * columns,
+                                    into: block)
+        }
+        adapterPages.release(copy)
+        return scratch
+    }
+
+    /// Writes the tensor `info` (data `source`) as `fill` computes it in F32, a block of rows at a time, encoded to
+    /// its dtype; `fill(start, rows, block)` fills `block` with rows `start + rows` (split over the threads).
+    /// - Returns: the scratch bytes held (the F32 block and its encoded copy).
+    private func writeBlocks(_ info: SafeTensorsTensorInfo, source bytes: UnsafeRawBufferPointer, into output: MergeOutputFile,
+                             pages: MappedPageReleaser,
+                             fill: (_ start: Int, _ rows: Range<Int>, _ block: UnsafeMutablePointer<Float>) -> Void) throws -> Int {
+        let (rows, columns) = (info.shape[0], info.shape[1])
         let size = info.dtype.byteSize
         let blockRows = max(1, min(rows, blockElements / max(columns, 1)))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * columns)
@@ -75,16 +116,10 @@ struct MergedShardWriter {
         var start = 0
         while start < rows {
             let count = min(blockRows, rows - start)
-            let blockSource = source + start * columns * size
             threads.withSingleThreadedBLAS {
                 threads.forRanges(count, minimum: 8) { part in
                     let offset = part.lowerBound * columns
-                    SafeTensorsDType.decode(info.dtype, from: blockSource + offset * size, count: part.count * columns,
-                                            into: scratch + offset)
-                    // scratch[part, in] += scaling · B[start + part, r] · A[r, in]
-                    GEMM.sgemm(m: part.count, n: columns, k: rank, alpha: scaling,
-                               a: b.data + (start + part.lowerBound) * rank, lda: rank, b: a.data, ldb: columns,
-                               beta: 1, c: scratch + offset, ldc: columns)
+                    fill(start, part, scratch + offset)
                     if let encoded {
                         SafeTensorsDType.encode(info.dtype, from: scratch + offset, count: part.count * columns,
                                                 into: encoded + offset * size)
@@ -93,10 +128,10 @@ struct MergedShardWriter {
             }
             let blockBytes = count * columns * size
             try output.write(UnsafeRawBufferPointer(start: encoded ?? UnsafeMutableRawPointer(scratch), count: blockBytes))
-            pages.release(UnsafeRawBufferPointer(start: blockSource, count: blockBytes))
+            pages.release(UnsafeRawBufferPointer(start: source + start * columns * size, count: blockBytes))
             start += count
         }
-        return (blockRows * columns + a.count + b.count) * 4 + (encoded == nil ? 0 : blockRows * columns * size)
+        return blockRows * columns * 4 + (encoded == nil ? 0 : blockRows * columns * size)
     }
 
     private func copy(_ bytes: UnsafeRawBufferPointer, into output: MergeOutputFile, pages: MappedPageReleaser) throws {
