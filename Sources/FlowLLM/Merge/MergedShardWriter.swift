@@ -10,6 +10,25 @@ struct MergedShardWriter {
     let pairs: [String: PEFTAdapterPairs.Pair]
     /// Base tensor name → the adapter tensor replacing it, for the tensors of this shard that are saved modules.
     let replacements: [String: String]
+    /// A tensor the shard lacks, written after its own with a header entry added (a tied lm_head being untied).
+    let appended: AppendedTensor?
+
+    /// A tensor added to the shard, with the dtype and shape of a tensor it has.
+    struct AppendedTensor {
+        /// Where its values come from.
+        enum Source {
+            /// The adapter tensor of that name, converted to the dtype of `like`.
+            case adapter(String)
+            /// The base tensor of that name (in this shard), byte for byte.
+            case base(String)
+        }
+
+        /// Its name, e.g. `lm_head.weight`.
+        var name: String
+        /// The base tensor whose dtype and shape it takes.
+        var like: String
+        var source: Source
+    }
     let adapter: PEFTAdapterPairs
     let adapterPages: MappedPageReleaser
     let threads: ComputeThreads
@@ -29,7 +48,8 @@ struct MergedShardWriter {
 
     /// Writes `input` merged into a new file at `url`; `afterTensor` gets each tensor's byte count.
     func write(_ input: SafeTensorsFile, to url: URL, afterTensor: (Int) -> Void) throws -> Result {
-        let header = try Self.headerBytes(of: input.url)
+        var header = try Self.headerBytes(of: input.url)
+        if let appended { header = try Self.header(header, of: input, appending: appended) }
         let pages = try MappedPageReleaser(input)
         let output = try MergeOutputFile(creating: url)
         var result = Result()
@@ -52,6 +72,19 @@ struct MergedShardWriter {
                 }
                 result.bytes += bytes.count
                 afterTensor(bytes.count)
+            }
+            if let appended, let like = input.info(appended.like) {
+                let bytes = try input.rawBytes(appended.like)
+                switch appended.source {
+                case .adapter(let name):
+                    let scratch = try replace(like, bytes: bytes, with: name, into: output, pages: pages)
+                    result.peakScratchBytes = max(result.peakScratchBytes, scratch)
+                    result.replaced += 1
+                case .base(let name):
+                    try copy(try input.rawBytes(name), into: output, pages: pages)
+                    result.copied += 1
+                }
+                result.bytes += bytes.count
             }
             try output.close()
         } catch {
@@ -142,6 +175,26 @@ struct MergedShardWriter {
             pages.release(chunk)
             start += chunk.count
         }
+    }
+
+    /// `header` (length and JSON, as stored) with an entry for `appended` after the last tensor's data, padded with
+    /// spaces so the data stays 8-byte aligned.
+    private static func header(_ header: Data, of input: SafeTensorsFile, appending appended: AppendedTensor) throws -> Data {
+        guard let like = input.info(appended.like),
+              var object = (try? JSONSerialization.jsonObject(with: header.dropFirst(8))) as? [String: Any]
+        else {
+            throw LoRAMergeError(.io, file: input.url.path, "cannot add \(appended.name) to the header: no \(appended.like) or unreadable JSON")
+        }
+        let end = input.tensors.map(\.dataOffsets.upperBound).max() ?? 0
+        object[appended.name] = ["dtype": like.dtype.rawValue, "shape": like.shape,
+                                 "data_offsets": [end, end + like.dataOffsets.count]] as [String: Any]
+        var json: Data
+        do { json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) } catch {
+            throw LoRAMergeError(.io, file: input.url.path, "cannot re-encode the header: \(error)")
+        }
+        json.append(contentsOf: Array(repeating: UInt8(ascii: " "), count: (8 - (8 + json.count) % 8) % 8))
+        var length = UInt64(json.count).littleEndian
+        return Data(bytes: &length, count: 8) + json
     }
 
     /// The 8-byte length and the JSON header of the safetensors file at `url`, as stored.
