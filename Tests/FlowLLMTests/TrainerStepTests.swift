@@ -112,6 +112,34 @@ import Testing
         #expect(ok.maxGradNorm == 0.5 && ok.learningRate == 0.001)
     }
 
+    /// End to end with `lora_modules_to_save`: the step trains full copies of embed_tokens and lm_head and writes
+    /// them in the adapter, the merge puts them in place of the base tensors, and the merged model computes what
+    /// base + adapter computes.
+    @Test func modulesToSaveTrainAndMerge() throws {
+        try withTemporaryDirectory { dir in
+            let (config, data) = try Self.setUp(dir, adapter: true)
+            let out = dir.appendingPathComponent("out"), baseURL = dir.appendingPathComponent("base")
+            let step = LoRATrain(config: config, data: data, overrides: ["lora_modules_to_save=[embed_tokens, lm_head]"],
+                                 baseDirectory: dir, threads: ComputeThreads(count: 1))
+            try step.run(into: out)
+            let base = try LlamaModel.loadWeights(from: baseURL)
+            let adapter = try LoRAAdapter.loadPEFT(from: out, modelConfig: base.config)
+            #expect(adapter.config.modulesToSave == [.embedTokens, .lmHead])
+            #expect(relativeError(try #require(adapter.savedModule(.embedTokens)), base.embedTokens) > 1e-4)
+            #expect(relativeError(try #require(adapter.savedModule(.lmHead)), base.outputProjection) > 1e-4)
+
+            let merged = dir.appendingPathComponent("merged")
+            let summary = try LoRAMerge(base: baseURL, adapter: out).run(into: merged)
+            #expect(summary.tensorsReplaced == 2 && summary.tensorsMerged == 2 * 7)
+            let batch = try LlamaBatch(rows: 1, length: 6, tokens: [1, 7, 3, 30, 5, 12])
+            let unmerged = LlamaModel(weights: base, adapter: adapter, threads: ComputeThreads(count: 1))
+            try unmerged.forward(batch)
+            let mergedModel = LlamaModel(weights: try LlamaModel.loadWeights(from: merged), threads: ComputeThreads(count: 1))
+            try mergedModel.forward(batch)
+            #expect(relativeError(try #require(unmerged.logits), try #require(mergedModel.logits)) < 1e-5)
+        }
+    }
+
     /// The shared Axolotl configs read into LoRA options, `lora_modules_to_save: [embed_tokens, lm_head]` included.
     @Test func sharedConfigsReadIntoOptions() throws {
         let directory = DataTests.sharedFile("axolotl-configs")
