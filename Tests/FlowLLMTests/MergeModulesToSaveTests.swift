@@ -78,4 +78,21 @@ import Testing
             #expect(relativeError(plain, merged) > 1e-2)
         }
     }
+
+    /// The in-memory merge (`LlamaWeights.merging`) puts the copies in too and unties a tied model: its logits are
+    /// those of base + adapter, both copies saved or only the embedding's.
+    @Test(arguments: ["adapter-mts-tied", "adapter-mts-tied-embed"])
+    func inMemoryMergeUntiesLikeTheStreamingOne(adapter name: String) throws {
+        let weights = try LlamaModel.loadWeights(from: MergeFixtures.url("base-tied-bf16"))
+        #expect(weights.config.tieWordEmbeddings)
+        let adapter = try LoRAAdapter.loadPEFT(from: MergeFixtures.url(name), modelConfig: weights.config)
+        let merged = weights.merging(adapter)
+        #expect(!merged.config.tieWordEmbeddings && merged.lmHead != nil)
+        let batch = try LlamaBatch(rows: 1, length: 5, tokens: [3, 60, 8, 1, 44])
+        let unmerged = LlamaModel(weights: weights, adapter: adapter, threads: ComputeThreads(count: 1))
+        try unmerged.forward(batch)
+        let model = LlamaModel(weights: merged, threads: ComputeThreads(count: 1))
+        try model.forward(batch)
+        #expect(relativeError(try #require(unmerged.logits), try #require(model.logits)) < 1e-5)
+    }
 }
