@@ -132,4 +132,27 @@ import Testing
         #expect(weights.config.tieWordEmbeddings == (run == .modulesToSaveTied))
         try Self.check(run)
     }
+
+    /// One unpadded row's mean loss from peft's initial adapter with modules_to_save: flow's gradients of the pairs
+    /// and of both copies are peft's (relative error ≤ 1e-4), on the untied base and on the tied one.
+    @Test(arguments: [Run.modulesToSave, .modulesToSaveTied])
+    func modulesToSaveGradientsMatchPeft(_ run: Run) throws {
+        let (reference, expected) = try Self.reference()
+        let weights = try LlamaModel.loadWeights(from: reference.appendingPathComponent(run.base))
+        let adapter = try LoRAAdapter.loadPEFT(from: reference.appendingPathComponent(try #require(run.initialAdapter)),
+                                               modelConfig: weights.config)
+        let row = expected.rows[0]
+        let model = LlamaModel(weights: weights, adapter: adapter, threads: ComputeThreads(count: 1))
+        try model.forward(LlamaBatch(rows: 1, length: row.input_ids.count, tokens: row.input_ids, labels: row.labels),
+                          training: true)
+        try model.backward()
+        let grads = try SafeTensorsFile(url: reference.appendingPathComponent(run == .modulesToSave ? "grads-mts.safetensors"
+                                                                                                    : "grads-mts-tied.safetensors"))
+        let parameters = model.trainableParameters
+        #expect(Set(parameters.map(\.name)) == Set(grads.tensorNames))
+        for p in parameters {
+            let error = relativeError(p.gradient, try grads.tensor(p.name, expectedShape: p.gradient.shape))
+            #expect(error <= 1e-4, "\(p.name): relative error \(error)")
+        }
+    }
 }
