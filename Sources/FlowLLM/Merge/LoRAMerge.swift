@@ -3,7 +3,8 @@ import Foundation
 
 /// Merges a PEFT LoRA adapter into a Hugging Face safetensors checkpoint, shard by shard: W + scaling · B·A
 /// computed in F32 and written in the base's dtype, the trained copies of `modules_to_save` in place of their
-/// base tensors, in the base's layout, with the config and tokenizer files copied. Memory stays at one block of rows plus one A/B pair, whatever the model's size.
+/// base tensors (a tied base comes out untied, see `MergeUntying`), in the base's layout, with the config and
+/// tokenizer files copied. Memory stays at one block of rows plus one A/B pair, whatever the model's size.
 public struct LoRAMerge: Sendable {
     /// The base checkpoint directory (unquantized: merge a QLoRA adapter into the original weights).
     public let base: URL

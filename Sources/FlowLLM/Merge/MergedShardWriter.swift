@@ -1,7 +1,8 @@
 import Foundation
 
 /// Writes one merged shard in the base shard's exact layout: its header bytes verbatim (the merge changes
-/// no dtype or shape, so every offset stays valid), then each tensor's data in order. Adapted tensors are
+/// no dtype or shape, so every offset stays valid; only an appended tensor adds an entry), then each tensor's data
+/// in order. Adapted tensors are
 /// merged a block of rows at a time, saved modules (`modules_to_save`) converted from the adapter's copy a block
 /// at a time; the rest are copied byte for byte from the input's mapping, whose pages are released as soon as
 /// they are written (`MappedPageReleaser`) so resident memory stays at one block.

@@ -84,7 +84,7 @@ struct PEFTAdapterPairs {
                     continue
                 }
                 throw LoRAMergeError(.adapterTensors, file: path, tensor: name,
-                                     "not a lora_A/lora_B weight under \(keyPrefix), and adapter_config.json lists no modules_to_save; embedding LoRA and DoRA magnitudes do not merge here")
+                                     "neither a lora_A/lora_B weight under \(keyPrefix) nor, with modules_to_save in adapter_config.json, a saved module's `.weight`; embedding LoRA, biases and DoRA magnitudes do not merge here")
             }
             let base = String(module.dropFirst(keyPrefix.count)) + ".weight"
             if isA { halves[base, default: (nil, nil)].a = name } else { halves[base, default: (nil, nil)].b = name }
