@@ -122,13 +122,12 @@ struct MergedShardWriter {
         let copy = try adapter.file.rawBytes(name)
         let copyType = adapter.file.info(name)!.dtype
         let columns = info.shape[1]
-        let scratch = try writeBlocks(info, source: bytes, into: output, pages: pages) { start, part, block in
-            let first = (start + part.lowerBound) * columns
-            SafeTensorsDType.decode(copyType, from: copy.baseAddress! + first * copyType.byteSize, count: part.count * columns,
-                                    into: block)
+        return try writeBlocks(info, source: bytes, into: output, pages: pages) { start, part, block in
+            let rows = UnsafeRawBufferPointer(start: copy.baseAddress! + (start + part.lowerBound) * columns * copyType.byteSize,
+                                              count: part.count * columns * copyType.byteSize)
+            SafeTensorsDType.decode(copyType, from: rows.baseAddress!, count: part.count * columns, into: block)
+            adapterPages.release(rows)  // the copy streams through too: resident memory stays at one block
         }
-        adapterPages.release(copy)
-        return scratch
     }
 
     /// Writes the tensor `info` (data `source`) as `fill` computes it in F32, a block of rows at a time, encoded to
