@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares flow's merged checkpoint with peft's, and both with W + scaling·B·A computed in F32 and rounded once.
 
-Counts BF16 elements whose bits differ; unadapted tensors must equal the base's bit for bit.
+Counts BF16 elements whose bits differ (modules_to_save copies: against the adapter's copy rounded to BF16);
+unadapted tensors must equal the base's bit for bit.
 Usage: /work/venv-torch/bin/python Benchmarks/merge/compare.py FLOW_DIR PEFT_DIR BASE_DIR ADAPTER_DIR
 """
 import json
@@ -34,6 +35,9 @@ for name in sorted(flow):
     if prefix + ".lora_A.weight" in adapter.keys():
         a, b = adapter.get_tensor(prefix + ".lora_A.weight"), adapter.get_tensor(prefix + ".lora_B.weight")
         reference = (base[name].get_tensor(name).float() + (b @ a) * scaling).to(torch.bfloat16)
+        differ_ref += int((f.view(torch.int16) != reference.view(torch.int16)).sum())
+    elif prefix + ".weight" in adapter.keys():  # a modules_to_save copy, rounded once to BF16
+        reference = adapter.get_tensor(prefix + ".weight").to(torch.bfloat16)
         differ_ref += int((f.view(torch.int16) != reference.view(torch.int16)).sum())
     else:
         assert torch.equal(f.view(torch.int16), base[name].get_tensor(name).view(torch.int16)), name

@@ -5,7 +5,10 @@ LoRA adapter for it (r=16, alpha=32, every linear projection, non-zero B), for t
 Needs: /work/venv-torch (torch 2.15.0, safetensors 0.8.0). Usage:
     /work/venv-torch/bin/python Benchmarks/merge/make_checkpoint.py /work/bench-merge
 writes /work/bench-merge/base (about 2.2 GB) and /work/bench-merge/adapter (about 50 MB). Shards are written one
-at a time, so this needs about one shard (~0.6 GB) of memory.
+at a time, so this needs about one shard (~0.6 GB) of memory. With --modules-to-save (after a plain run) it adds
+/work/bench-merge/adapter-mts (about 570 MB): the same LoRA tensors plus modules_to_save copies of embed_tokens and
+lm_head (F32, the base tables plus noise), as peft saves them:
+    /work/venv-torch/bin/python Benchmarks/merge/make_checkpoint.py /work/bench-merge --modules-to-save
 """
 import json
 import os
@@ -96,5 +99,32 @@ def main(root):
     print(f"wrote {base} ({total} bytes of weights) and {adapter} ({len(lora)} LoRA tensors)")
 
 
+def write_modules_to_save_adapter(root):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    base, adapter, out = (os.path.join(root, d) for d in ("base", "adapter", "adapter-mts"))
+    with open(os.path.join(base, "model.safetensors.index.json")) as f:
+        weight_map = json.load(f)["weight_map"]
+    tensors = load_file(os.path.join(adapter, "adapter_model.safetensors"))
+    torch.manual_seed(1)
+    for module, name in [("model.embed_tokens", "model.embed_tokens.weight"), ("lm_head", "lm_head.weight")]:
+        with safe_open(os.path.join(base, weight_map[name]), "pt") as f:
+            table = f.get_tensor(name).float()
+        tensors[f"base_model.model.{module}.weight"] = table + 0.001 * torch.randn_like(table)
+    os.makedirs(out, exist_ok=True)
+    save_file(tensors, os.path.join(out, "adapter_model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(adapter, "adapter_config.json")) as f:
+        config = json.load(f)
+    config["modules_to_save"] = ["embed_tokens", "lm_head"]
+    with open(os.path.join(out, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    print(f"wrote {out} ({len(tensors)} tensors)")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/work/bench-merge")
+    root = sys.argv[1] if len(sys.argv) > 1 else "/work/bench-merge"
+    if "--modules-to-save" in sys.argv[2:]:
+        write_modules_to_save_adapter(root)
+    else:
+        main(root)

@@ -34,7 +34,7 @@ let steps = option("--steps", 10), rows = option("--rows", 4), length = option("
 let config = LlamaConfig(vocabSize: 2048, hiddenSize: 128, intermediateSize: 352, numHiddenLayers: 4, numAttentionHeads: 4,
                          numKeyValueHeads: 2, maxPositionEmbeddings: 2048)
 let weights = LlamaWeights.random(config, seed: 0)
-let adapter = full ? nil : LoRAAdapter.initialized(LoRAConfig(rank: rank, alpha: Double(2 * rank)), modelConfig: config, seed: 1)
+let adapter = full ? nil : LoRAAdapter.initialized(LoRAConfig(rank: rank, alpha: Double(2 * rank)), base: weights, seed: 1)
 let model = LlamaModel(weights: weights, adapter: adapter, trainsBaseWeights: full)
 let optimizer = AdamW(parameters: model.trainableParameters, weightDecay: 0.0)
 var random = TensorRandom(seed: 2)

@@ -10,11 +10,12 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 let full = arguments.contains("--full")
+let modulesToSave: [LoRASavedModule] = arguments.contains("--modules-to-save") ? [.embedTokens, .lmHead] : []
 let steps = option("--steps", 12), rows = option("--rows", 4), length = option("--length", 256), rank = option("--rank", 16)
 
 let config = LlamaConfig(vocabSize: 2048, hiddenSize: 128, intermediateSize: 352, numHiddenLayers: 4, numAttentionHeads: 4,
                          numKeyValueHeads: 2, maxPositionEmbeddings: 2048)
-let lora = full ? nil : LoRAConfig(rank: rank, alpha: Double(2 * rank))
+let lora = full ? nil : LoRAConfig(rank: rank, alpha: Double(2 * rank), modulesToSave: modulesToSave)
 let threads = ComputeThreads.fromEnvironment
 
 // A prepared dataset of rows × steps sequences of `length` random tokens, every token trained.
@@ -51,8 +52,9 @@ let summary = try trainer.train()
 let warm = Array(stepRates.dropFirst(2)).sorted()
 
 // The bare step on one fixed batch, same model shape.
-let model = LlamaModel(weights: LlamaWeights.random(config, seed: 0),
-                       adapter: lora.map { LoRAAdapter.initialized($0, modelConfig: config, seed: 1) }, trainsBaseWeights: full,
+let benchWeights = LlamaWeights.random(config, seed: 0)
+let model = LlamaModel(weights: benchWeights,
+                       adapter: lora.map { LoRAAdapter.initialized($0, base: benchWeights, seed: 1) }, trainsBaseWeights: full,
                        threads: threads)
 let optimizer = AdamW(parameters: model.trainableParameters)
 let batch = try LlamaBatch(rows: rows, length: length, tokens: examples.prefix(rows).flatMap(\.inputIDs),
@@ -67,7 +69,7 @@ for s in 0..<(steps) {
     if s >= 2 { bare.append(Double(rows * length) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)) }
 }
 bare.sort()
-let name = full ? "full fine-tuning" : "LoRA r=\(rank)"
+let name = full ? "full fine-tuning" : "LoRA r=\(rank)" + (modulesToSave.isEmpty ? "" : " + modules_to_save embed_tokens, lm_head")
 print(String(format: "%@, %d threads, batch %d × %d, %d steps: Trainer whole run %.0f tokens/s (%.2f s); Trainer per step best %.0f / median %.0f tokens/s; bare step best %.0f / median %.0f tokens/s",
              name, threads.count, rows, length, steps, summary.tokensPerSecond, summary.seconds, warm.last ?? 0,
              warm.isEmpty ? 0 : warm[warm.count / 2], bare.last ?? 0, bare.isEmpty ? 0 : bare[bare.count / 2]))

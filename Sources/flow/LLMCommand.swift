@@ -150,7 +150,7 @@ struct MergeCommand: AsyncParsableCommand {
         do {
             let summary = try LoRAMerge(base: URL(fileURLWithPath: base), adapter: URL(fileURLWithPath: adapter))
                 .run(into: URL(fileURLWithPath: out), log: StepLog())
-            Terminal.line("merged \(summary.tensorsMerged) tensors, copied \(summary.tensorsCopied), "
+            Terminal.line("merged \(summary.tensorsMerged) tensors, replaced \(summary.tensorsReplaced), copied \(summary.tensorsCopied), "
                 + "\(summary.shardsWritten) shards, \(summary.bytesWritten) bytes; wrote \(out)")
         } catch {
             throw FlowError.wrapping(error)

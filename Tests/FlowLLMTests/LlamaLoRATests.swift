@@ -148,7 +148,7 @@ import Testing
     @Test func initialisesLikePEFTDeterministically() throws {
         let config = LlamaConfig(vocabSize: 32, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 1, numAttentionHeads: 4)
         let lora = LoRAConfig(rank: 8, alpha: 16, targets: [.q, .down])
-        let adapter = LoRAAdapter.initialized(lora, modelConfig: config, seed: 42)
+        let adapter = LoRAAdapter.initialized(lora, base: .zeros(config), seed: 42)
         #expect(adapter.pair(layer: 0, .k) == nil)
         for (p, inFeatures) in [(LlamaProjection.q, 64), (.down, 128)] {
             let pair = try #require(adapter.pair(layer: 0, p))
@@ -159,8 +159,8 @@ import Testing
             let variance = pair.a.values.reduce(0) { $0 + $1 * $1 } / Float(pair.a.count)
             #expect(abs(variance - bound * bound / 3) < 0.15 * bound * bound / 3, "U(−b, b) has variance b²/3")
         }
-        let again = LoRAAdapter.initialized(lora, modelConfig: config, seed: 42)
-        let other = LoRAAdapter.initialized(lora, modelConfig: config, seed: 43)
+        let again = LoRAAdapter.initialized(lora, base: .zeros(config), seed: 42)
+        let other = LoRAAdapter.initialized(lora, base: .zeros(config), seed: 43)
         #expect(again.namedTensors.map(\.tensor.values) == adapter.namedTensors.map(\.tensor.values))
         #expect(other.namedTensors.map(\.tensor.values) != adapter.namedTensors.map(\.tensor.values))
     }
@@ -171,7 +171,7 @@ import Testing
     @Test func writesPEFTLayout() throws {
         let weights = try LlamaFixtures.tinyWeights()
         let adapter = LoRAAdapter.initialized(LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .down]),
-                                              modelConfig: weights.config, seed: 7)
+                                              base: weights, seed: 7)
         var random = TensorRandom(seed: 9)
         for (_, t) in adapter.namedTensors where t.shape[1] == 2 { random.fillNormal(t, std: 0.1) }  // non-zero B
         try withTemporaryDirectory { dir in
@@ -207,6 +207,46 @@ import Testing
         try tiedModel.forward(LlamaBatch(rows: 1, length: a.count, tokens: Array(packed.tokens[a])))
         try writer.add("tied_logits", try #require(tiedModel.logits))
         try writer.write(to: check.appendingPathComponent("flow_logits.safetensors"))
+    }
+
+    /// Trained copies of embed_tokens and lm_head (modules_to_save) are written under PEFT's names with
+    /// `modules_to_save` in adapter_config.json and read back identically. Each adapter is also left in
+    /// $TMPDIR/flow-numerics-peft-check/<case> with flow's logits for `numerics.py --check-adapter`, which loads it
+    /// in peft: on the untied base, on the tied base with both copies, and on the tied base with the embedding copy
+    /// only (the tied lm_head keeps the base table there).
+    @Test func writesModulesToSaveInPEFTLayout() throws {
+        let check = FileManager.default.temporaryDirectory.appendingPathComponent("flow-numerics-peft-check")
+        let untied = try LlamaFixtures.tinyWeights(), tied = try LlamaModel.loadWeights(from: LlamaFixtures.url("tiny-llama-tied"))
+        let cases: [(String, LlamaWeights, [LoRASavedModule])] = [
+            ("modules-to-save", untied, [.embedTokens, .lmHead]), ("modules-to-save-tied", tied, [.embedTokens, .lmHead]),
+            ("modules-to-save-tied-embed", tied, [.embedTokens]),
+        ]
+        let a = try LlamaFixtures.sampleRanges()[0]
+        let tokens = Array(try LlamaFixtures.packedBatch().tokens[a])
+        var logits = SafeTensorsWriter()
+        for (label, weights, modules) in cases {
+            let config = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .down], modulesToSave: modules)
+            let adapter = LoRAAdapter.initialized(config, base: weights, seed: 7)
+            var random = TensorRandom(seed: 9)
+            for (_, t) in adapter.namedTensors { random.fillNormal(t, std: 0.1) }  // non-zero B; copies unlike the base
+            let dir = check.appendingPathComponent(label)
+            try? FileManager.default.removeItem(at: dir)
+            try adapter.savePEFT(to: dir, baseModelNameOrPath: "tiny-llama")
+            let file = try SafeTensorsFile(url: dir.appendingPathComponent("adapter_model.safetensors"))
+            #expect(file.tensorNames.count == 2 * 2 * 2 + modules.count)
+            #expect(modules.allSatisfy { file.contains($0.peftName) })
+            #expect(file.contains("base_model.model.model.embed_tokens.weight"))
+            let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("adapter_config.json"))) as? [String: Any])
+            #expect(json["modules_to_save"] as? [String] == modules.map(\.rawValue))
+            let back = try LoRAAdapter.loadPEFT(from: dir, modelConfig: weights.config)
+            #expect(back.config == adapter.config)
+            #expect(back.namedTensors.map(\.name) == adapter.namedTensors.map(\.name))
+            #expect(back.namedTensors.map(\.tensor.values) == adapter.namedTensors.map(\.tensor.values))
+            let model = LlamaModel(weights: weights, adapter: back)
+            try model.forward(LlamaBatch(rows: 1, length: tokens.count, tokens: tokens))
+            try logits.add(label, try #require(model.logits).copy())
+        }
+        try logits.write(to: check.appendingPathComponent("modules_to_save_logits.safetensors"))
     }
 
     @Test func dropoutOnlyActsWhileTraining() throws {

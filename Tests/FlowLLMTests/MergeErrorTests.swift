@@ -11,10 +11,11 @@ import Testing
         return destination
     }
 
-    /// An adapter directory holding `tensors` (PEFT names) and a config with r = 4, alpha = 8.
-    private func writeAdapter(_ tensors: [(String, [Int])], to directory: URL, rank: Int = 4) throws -> URL {
+    /// An adapter directory holding `tensors` (PEFT names) and a config with r = 4, alpha = 8 and `modulesToSave`.
+    private func writeAdapter(_ tensors: [(String, [Int])], to directory: URL, rank: Int = 4,
+                              modulesToSave: String = "null") throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let config = #"{"peft_type": "LORA", "r": \#(rank), "lora_alpha": 8, "fan_in_fan_out": false, "bias": "none"}"#
+        let config = #"{"peft_type": "LORA", "r": \#(rank), "lora_alpha": 8, "fan_in_fan_out": false, "bias": "none", "modules_to_save": \#(modulesToSave)}"#
         try Data(config.utf8).write(to: directory.appendingPathComponent("adapter_config.json"))
         var writer = SafeTensorsWriter(metadata: ["format": "pt"])
         for (name, shape) in tensors { try writer.add(name, Tensor(zeros: shape)) }
@@ -64,6 +65,23 @@ import Testing
                                            to: scratch.appendingPathComponent("adapter"))
             try expectFailure(base: MergeFixtures.url("base-bf16"), adapter: adapter, in: scratch, kind: .wrongModel,
                               mentioning: ["lora_A.weight", "[96, 48]", "[64, 32]", "another model"])
+        }
+    }
+
+    /// A saved module copy (modules_to_save) must have its base tensor's shape, e.g. the same vocabulary; a
+    /// whole-module tensor in an adapter that lists no modules_to_save is refused too.
+    @Test func savedModuleOfAnotherShapeIsRefused() throws {
+        try withTemporaryDirectory { scratch in
+            let q = "base_model.model.model.layers.0.self_attn.q_proj"
+            let pair = [(q + ".lora_A.weight", [4, 32]), (q + ".lora_B.weight", [32, 4])]
+            let wider = try writeAdapter(pair + [("base_model.model.lm_head.weight", [70, 32])],  // the base vocab is 64
+                                         to: scratch.appendingPathComponent("wider"), modulesToSave: #"["lm_head"]"#)
+            try expectFailure(base: MergeFixtures.url("base-f32"), adapter: wider, in: scratch, kind: .wrongModel,
+                              mentioning: ["base_model.model.lm_head.weight", "[70, 32]", "[64, 32]", "vocabulary"])
+            let unlisted = try writeAdapter(pair + [("base_model.model.lm_head.weight", [64, 32])],
+                                            to: scratch.appendingPathComponent("unlisted"))
+            try expectFailure(base: MergeFixtures.url("base-f32"), adapter: unlisted, in: scratch, kind: .adapterTensors,
+                              mentioning: ["base_model.model.lm_head.weight", "modules_to_save"])
         }
     }
 

@@ -52,6 +52,50 @@ import Testing
         }
     }
 
+    /// With modules_to_save the trained copies and their AdamW moments go into the checkpoint under PEFT's names
+    /// and resume bit-identically; the base weights stay as they were while the copies move. A run without
+    /// modules_to_save does not resume from it.
+    @Test func modulesToSaveResumeBitIdentical() throws {
+        try withTemporaryDirectory { dir in
+            let data = try TrainerTests.dataset(in: dir, evalRows: 0)
+            var o = TrainerTests.loraOptions(steps: 4)
+            o.lora?.modulesToSave = [.embedTokens, .lmHead]
+            o.saveSteps = 2
+            let base = TrainerTests.weights()
+            let full = try Trainer(weights: base, dataset: data, options: o)
+            _ = try full.train(checkpointDirectory: dir.appendingPathComponent("c"))
+            let untouched = TrainerTests.weights()
+            #expect(base.embedTokens.values == untouched.embedTokens.values)
+            let adapter = try #require(full.model.adapter)
+            for module in LoRASavedModule.allCases {
+                let copy = try #require(adapter.savedModule(module))
+                let original = module == .embedTokens ? untouched.embedTokens : untouched.outputProjection
+                #expect(relativeError(copy, original) > 1e-3, "\(module) trained")
+            }
+
+            let checkpoint = dir.appendingPathComponent("c/checkpoint-2")
+            let saved = try SafeTensorsFile(url: checkpoint.appendingPathComponent("adapter_model.safetensors"))
+            let moments = try SafeTensorsFile(url: checkpoint.appendingPathComponent("optimizer.safetensors"))
+            for name in ["base_model.model.model.embed_tokens.weight", "base_model.model.lm_head.weight"] {
+                #expect(saved.contains(name))
+                #expect(moments.contains("exp_avg." + name) && moments.contains("exp_avg_sq." + name))
+            }
+            let resumed = try Trainer(weights: TrainerTests.weights(), dataset: data, options: o)
+            _ = try resumed.train(resumeFrom: checkpoint)
+            #expect(TrainerTests.sameBits(TrainerTests.trainedValues(resumed), TrainerTests.trainedValues(full)))
+            for (a, b) in zip(resumed.optimizers, full.optimizers) {
+                #expect(TrainerTests.sameBits(a.firstMoments.flatMap(\.values), b.firstMoments.flatMap(\.values)))
+                #expect(TrainerTests.sameBits(a.secondMoments.flatMap(\.values), b.secondMoments.flatMap(\.values)))
+            }
+
+            var plain = o
+            plain.lora?.modulesToSave = []
+            let other = try Trainer(weights: TrainerTests.weights(), dataset: data, options: plain)
+            let error = try #require(throws: TrainingError.self) { try other.train(resumeFrom: checkpoint) }
+            #expect(error.message.contains("modules_to_save"), "\(error.message)")
+        }
+    }
+
     /// A corrupt checkpoint, one cut short, and one from another configuration are refused with a clear message.
     @Test func refusesCorruptOrForeignCheckpoints() throws {
         try withTemporaryDirectory { dir in

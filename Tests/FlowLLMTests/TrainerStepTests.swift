@@ -112,17 +112,59 @@ import Testing
         #expect(ok.maxGradNorm == 0.5 && ok.learningRate == 0.001)
     }
 
-    /// The shared Axolotl configs read into LoRA options once `lora_modules_to_save` is dropped; with it they are
-    /// refused, naming the key and the override that drops it.
+    /// End to end with `lora_modules_to_save`: the step trains full copies of embed_tokens and lm_head and writes
+    /// them in the adapter, the merge puts them in place of the base tensors, and the merged model computes what
+    /// base + adapter computes.
+    @Test func modulesToSaveTrainAndMerge() throws {
+        try withTemporaryDirectory { dir in
+            let (config, data) = try Self.setUp(dir, adapter: true)
+            let out = dir.appendingPathComponent("out"), baseURL = dir.appendingPathComponent("base")
+            let step = LoRATrain(config: config, data: data, overrides: ["lora_modules_to_save=[embed_tokens, lm_head]"],
+                                 baseDirectory: dir, threads: ComputeThreads(count: 1))
+            try step.run(into: out)
+            let base = try LlamaModel.loadWeights(from: baseURL)
+            let adapter = try LoRAAdapter.loadPEFT(from: out, modelConfig: base.config)
+            #expect(adapter.config.modulesToSave == [.embedTokens, .lmHead])
+            #expect(relativeError(try #require(adapter.savedModule(.embedTokens)), base.embedTokens) > 1e-4)
+            #expect(relativeError(try #require(adapter.savedModule(.lmHead)), base.outputProjection) > 1e-4)
+
+            let merged = dir.appendingPathComponent("merged")
+            let summary = try LoRAMerge(base: baseURL, adapter: out).run(into: merged)
+            #expect(summary.tensorsReplaced == 2 && summary.tensorsMerged == 2 * 7)
+            let batch = try LlamaBatch(rows: 1, length: 6, tokens: [1, 7, 3, 30, 5, 12])
+            let unmerged = LlamaModel(weights: base, adapter: adapter, threads: ComputeThreads(count: 1))
+            try unmerged.forward(batch)
+            let mergedModel = LlamaModel(weights: try LlamaModel.loadWeights(from: merged), threads: ComputeThreads(count: 1))
+            try mergedModel.forward(batch)
+            #expect(relativeError(try #require(unmerged.logits), try #require(mergedModel.logits)) < 1e-5)
+        }
+    }
+
+    /// The shared Axolotl configs read into LoRA options, `lora_modules_to_save: [embed_tokens, lm_head]` included.
     @Test func sharedConfigsReadIntoOptions() throws {
         let directory = DataTests.sharedFile("axolotl-configs")
         for name in ["codellama.yml", "mistral.yml", "mistral-memorize.yml"] {
-            let url = directory.appendingPathComponent(name)
-            let error = try #require(throws: TrainingError.self) { try TrainingOptions(config: try AxolotlConfig.load(from: url)) }
-            #expect(error.message.contains("lora_modules_to_save (embed_tokens, lm_head)") && error.message.contains("--set"))
-            let options = try TrainingOptions(config: try AxolotlConfig.load(from: url, overrides: ["lora_modules_to_save=[]"]))
+            let options = try TrainingOptions(config: try AxolotlConfig.load(from: directory.appendingPathComponent(name)))
             #expect(options.lora?.targets.count == 7 && options.learningRate == 1e-4 && options.lrScheduler == "cosine", "\(name)")
+            #expect(options.lora?.modulesToSave == [.embedTokens, .lmHead], "\(name)")
             #expect(options.warmupSteps == 10)
+        }
+    }
+
+    /// `lora_modules_to_save` takes PEFT's spellings of the two modules (a path or its dotted suffix), in any order
+    /// and repeated; anything else is refused naming the key, the entry and what is accepted.
+    @Test func modulesToSaveSpellings() throws {
+        func options(_ list: String) throws -> TrainingOptions {
+            try TrainingOptions(config: try AxolotlConfig.parse(
+                yaml: "adapter: lora\nlora_r: 8\nlora_target_modules: [q_proj]\nlearning_rate: 0.001\nlora_modules_to_save: \(list)",
+                file: "t.yml"))
+        }
+        #expect(try options("[lm_head, model.embed_tokens]").lora?.modulesToSave == [.embedTokens, .lmHead])
+        #expect(try options("[embed_tokens, embed_tokens]").lora?.modulesToSave == [.embedTokens])
+        #expect(try options("[]").lora?.modulesToSave == [])
+        for bad in ["tokens", "norm", "q_proj", "wte"] {
+            let error = try #require(throws: TrainingError.self) { try options("[\(bad)]") }
+            #expect(error.message.contains("lora_modules_to_save names `\(bad)`") && error.message.contains("embed_tokens"))
         }
     }
 }

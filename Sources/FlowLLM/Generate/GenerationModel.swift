@@ -10,6 +10,8 @@ public final class GenerationModel: Sendable {
     public let weights: LlamaWeights
     /// The adapter added on the fly; nil for the weights alone.
     public let adapter: LoRAAdapter?
+    /// The embedding table and LM head in use: the adapter's saved copies (`modules_to_save`) where it has them.
+    let embedTokens: Tensor, outputProjection: Tensor
     /// The threads each forward pass splits its products over.
     public let threads: ComputeThreads
     /// How the streamed weights are stored.
@@ -28,13 +30,15 @@ public final class GenerationModel: Sendable {
         self.config = weights.config
         self.weights = weights
         self.adapter = adapter
+        embedTokens = weights.embeddingTable(with: adapter)
+        outputProjection = weights.lmHeadWeight(with: adapter)
         self.threads = threads
         self.precision = precision
         if precision == .bfloat16 {
             bfloat16Layers = weights.layers.map { layer in
                 [layer.qkv, layer.o, layer.gateUp, layer.down].map(GenerationBFloat16Matrix.init)
             }
-            bfloat16Head = GenerationBFloat16Matrix(weights.outputProjection)
+            bfloat16Head = GenerationBFloat16Matrix(outputProjection)
         } else {
             bfloat16Layers = []
             bfloat16Head = nil
@@ -59,7 +63,7 @@ public final class GenerationModel: Sendable {
             floats += 2 * c.hiddenSize
             streamed += layer.qkv.count + layer.o.count + layer.gateUp.count + layer.down.count
         }
-        for (_, tensor) in adapter?.namedTensors ?? [] { floats += tensor.count }
+        for pair in (adapter?.pairs ?? []).joined().compactMap({ $0 }) { floats += pair.a.count + pair.b.count }
         return floats * 4 + streamed * (precision == .bfloat16 ? 2 : 4)
     }
 

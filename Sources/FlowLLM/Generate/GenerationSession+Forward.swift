@@ -10,7 +10,7 @@ extension GenerationSession {
         reserveRows(n)
         positions.removeAll(keepingCapacity: true)
         for j in 0..<n { positions.append(Int32(count + j)) }
-        for j in 0..<n { (x.data + j * d).update(from: w.embedTokens.data + Int(tokens[j]) * d, count: d) }
+        for j in 0..<n { (x.data + j * d).update(from: m.embedTokens.data + Int(tokens[j]) * d, count: d) }
         let lora = loraScratch.data, adapted = m.adapter != nil
 
         for (l, layer) in w.layers.enumerated() {
@@ -57,7 +57,7 @@ extension GenerationSession {
         }
         // final RMSNorm → lm_head, for the last row only
         rmsNorm(out: normed.data, x: x.data + (n - 1) * d, weight: w.norm.data, n: 1)
-        m.linear(out: logits.data, ldc: c.vocabSize, x: normed.data, weight: w.outputProjection.data, bfloat16: m.bfloat16Head,
+        m.linear(out: logits.data, ldc: c.vocabSize, x: normed.data, weight: m.outputProjection.data, bfloat16: m.bfloat16Head,
                  n: 1, inFeatures: d,
                  outFeatures: c.vocabSize)
         count += n

@@ -109,4 +109,21 @@ final class MergeOutputFile {
             throw error
         }
     }
+
+    /// Writes `object` as sorted, indented JSON to the new file `destination` (`source`: the file it was read from,
+    /// for the error message).
+    static func writeJSON(_ object: [String: Any], to destination: URL, source: URL) throws {
+        let json: Data
+        do { json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) } catch {
+            throw LoRAMergeError(.io, file: source.path, "cannot re-encode as JSON: \(error)")
+        }
+        let output = try MergeOutputFile(creating: destination)
+        do {
+            try (json + Data("\n".utf8)).withUnsafeBytes { try output.write($0) }
+            try output.close()
+        } catch {
+            output.abandon()
+            throw error
+        }
+    }
 }

@@ -2,6 +2,8 @@
 public struct MergeSummary: Sendable, Equatable {
     /// Base tensors that received W + scaling · B·A.
     public var tensorsMerged: Int
+    /// Base tensors replaced by the adapter's trained copy (`modules_to_save`), in the base's dtype.
+    public var tensorsReplaced = 0
     /// Base tensors copied byte for byte (no LoRA on them).
     public var tensorsCopied: Int
     /// Safetensors files written (shards, or the single `model.safetensors`).

@@ -1,9 +1,10 @@
 import Foundation
 
-/// A PEFT LoRA adapter directory read for merging: its rank and scaling, and for each base tensor it adapts
-/// the names of its `lora_A` / `lora_B` tensors. Names are mapped generically
-/// (`base_model.model.<module>.lora_A.weight` → `<module>.weight`), so any linear module merges, not only
-/// the Llama projections.
+/// A PEFT LoRA adapter directory read for merging: its rank and scaling, for each base tensor it adapts
+/// the names of its `lora_A` / `lora_B` tensors, and for each module of `modules_to_save` the trained copy that
+/// replaces the base tensor. Names are mapped generically (`base_model.model.<module>.lora_A.weight` and
+/// `base_model.model.<module>.weight` → `<module>.weight`), so any linear module merges, not only the Llama
+/// projections.
 struct PEFTAdapterPairs {
     /// One adapted base tensor.
     struct Pair {
@@ -19,6 +20,8 @@ struct PEFTAdapterPairs {
     let config: LoRAConfig
     /// Keyed by base tensor name.
     let pairs: [String: Pair]
+    /// Base tensor name → the adapter tensor holding its trained copy (`modules_to_save`).
+    let replacements: [String: String]
 
     static let keyPrefix = "base_model.model."
 
@@ -59,22 +62,34 @@ struct PEFTAdapterPairs {
         do { file = try SafeTensorsFile(url: weightsURL) } catch {
             throw LoRAMergeError(.io, file: weightsURL.path, "cannot open the adapter weights: \(error)")
         }
-        pairs = try Self.pairs(in: file, rank: rank)
+        let modulesToSave = (object["modules_to_save"] as? [String]) ?? []
+        (pairs, replacements) = try Self.tensors(in: file, rank: rank, modulesToSave: modulesToSave)
     }
 
-    /// Pairs every `lora_A` with its `lora_B`, checking names, rank and the agreement of their shapes.
-    private static func pairs(in file: SafeTensorsFile, rank: Int) throws -> [String: Pair] {
+    /// Pairs every `lora_A` with its `lora_B`, checking names, rank and the agreement of their shapes, and maps
+    /// every other tensor to the base tensor it replaces when the adapter has `modulesToSave`.
+    private static func tensors(in file: SafeTensorsFile, rank: Int, modulesToSave: [String]) throws
+        -> (pairs: [String: Pair], replacements: [String: String])
+    {
         let path = file.url.path
         var halves: [String: (a: String?, b: String?)] = [:]
+        var replacements: [String: String] = [:]
         for name in file.tensorNames {
             guard name.hasPrefix(keyPrefix), let (module, isA) = splitLoRAName(name) else {
+                if let base = replacedBaseName(name), !modulesToSave.isEmpty {
+                    guard file.info(name)?.dtype.isFloatConvertible ?? false else {
+                        throw LoRAMergeError(.adapterTensors, file: path, tensor: name, "dtype \(file.info(name)?.dtype.rawValue ?? "?") is not F32, F16 or BF16")
+                    }
+                    replacements[base] = name
+                    continue
+                }
                 throw LoRAMergeError(.adapterTensors, file: path, tensor: name,
-                                     "not a lora_A/lora_B weight under \(keyPrefix); modules_to_save, embedding LoRA and DoRA magnitudes do not merge here")
+                                     "neither a lora_A/lora_B weight under \(keyPrefix) nor, with modules_to_save in adapter_config.json, a saved module's `.weight`; embedding LoRA, biases and DoRA magnitudes do not merge here")
             }
             let base = String(module.dropFirst(keyPrefix.count)) + ".weight"
             if isA { halves[base, default: (nil, nil)].a = name } else { halves[base, default: (nil, nil)].b = name }
         }
-        guard !halves.isEmpty else {
+        guard !halves.isEmpty || !replacements.isEmpty else {
             throw LoRAMergeError(.adapterTensors, file: path, "holds no lora_A/lora_B tensors; is this a LoRA adapter?")
         }
         var result: [String: Pair] = [:]
@@ -98,7 +113,16 @@ struct PEFTAdapterPairs {
             }
             result[base] = Pair(baseName: base, aName: aName, bName: bName)
         }
-        return result
+        return (result, replacements)
+    }
+
+    /// The base tensor a saved module copy replaces: `base_model.model.<module>.weight` (or PEFT's in-memory
+    /// `<module>.modules_to_save.default.weight`) → `<module>.weight`.
+    private static func replacedBaseName(_ name: String) -> String? {
+        guard name.hasPrefix(keyPrefix), name.hasSuffix(".weight") else { return nil }
+        let module = name.dropFirst(keyPrefix.count).dropLast(".weight".count)
+        let inMemory = ".modules_to_save.default"
+        return (module.hasSuffix(inMemory) ? String(module.dropLast(inMemory.count)) : String(module)) + ".weight"
     }
 
     /// `(module, isA)` for `<module>.lora_A.weight` / `.lora_B.weight` (also the older `.lora_A.default.weight`).

@@ -1,6 +1,6 @@
 extension LlamaModel {
-    /// Back-propagates the loss of the last `forward` and *adds* into the gradients (adapter pairs, and every
-    /// base weight when fine-tuning fully). The logits buffer becomes dlogits.
+    /// Back-propagates the loss of the last `forward` and *adds* into the gradients (adapter pairs and saved
+    /// modules, or every base weight when fine-tuning fully). The logits buffer becomes dlogits.
     /// - Parameter lossScale: dLoss/d(per-position loss); default 1 / scored positions, i.e. the mean loss.
     ///   A training loop accumulating micro-batches passes 1 / (scored positions of the whole step).
     public func backward(lossScale: Float? = nil) throws {
@@ -29,9 +29,9 @@ extension LlamaModel {
             LlamaOps.crossEntropyBackward(logits: acts.logits.data, targets: targetIDs.baseAddress!, scale: scale, n: n,
                                           vocab: c.vocabSize, threads: t)
         }
-        let dOutputProjection = gradients.map { $0.lmHead ?? $0.embedTokens }
+        let dOutputProjection = gradients.map { $0.lmHead ?? $0.embedTokens } ?? adapterGradients?.savedModule(.lmHead)
         LlamaOps.linearBackward(dx: acts.dNormed.data, accumulate: false, dweight: dOutputProjection?.data,
-                                dout: acts.logits.data, x: acts.finalNormed.data, weight: weights.outputProjection.data,
+                                dout: acts.logits.data, x: acts.finalNormed.data, weight: weights.lmHeadWeight(with: adapter).data,
                                 n: n, inFeatures: d, outFeatures: c.vocabSize, threads: t)
         acts.dResidual.zero()
         LlamaOps.rmsNormBackward(dx: acts.dResidual.data, dweight: gradients?.norm.data, dout: acts.dNormed.data,
@@ -76,9 +76,9 @@ extension LlamaModel {
                                      x: a.input.data, weight: layer.attentionNorm.data, rstd: a.attentionRstd.data, n: n, d: d,
                                      threads: t)
         }
-        if let gradients {
+        if let dEmbedding = gradients?.embedTokens ?? adapterGradients?.savedModule(.embedTokens) {
             batch.tokens.withUnsafeBufferPointer { tokens in
-                LlamaOps.embeddingBackward(dtable: gradients.embedTokens.data, dout: acts.dResidual.data,
+                LlamaOps.embeddingBackward(dtable: dEmbedding.data, dout: acts.dResidual.data,
                                            tokens: tokens.baseAddress!, n: n, d: d)
             }
         }

@@ -43,7 +43,7 @@ extension LlamaModel {
 
         batch.tokens.withUnsafeBufferPointer { tokens in
             LlamaOps.embeddingForward(out: acts.layers[0].input.data, tokens: tokens.baseAddress!,
-                                      table: weights.embedTokens.data, n: n, d: d)
+                                      table: weights.embeddingTable(with: adapter).data, n: n, d: d)
         }
         for (l, layer) in weights.layers.enumerated() {
             let a = acts.layers[l]
@@ -86,7 +86,7 @@ extension LlamaModel {
         // final RMSNorm → lm_head
         LlamaOps.rmsNormForward(out: acts.finalNormed.data, rstd: acts.finalRstd.data, x: acts.finalInput.data,
                                 weight: weights.norm.data, n: n, d: d, eps: c.rmsNormEps, threads: t)
-        LlamaOps.linearForward(out: acts.logits.data, x: acts.finalNormed.data, weight: weights.outputProjection.data,
+        LlamaOps.linearForward(out: acts.logits.data, x: acts.finalNormed.data, weight: weights.lmHeadWeight(with: adapter).data,
                                n: n, inFeatures: d, outFeatures: c.vocabSize, threads: t)
 
         let targets = batch.shiftedTargets

@@ -20,9 +20,10 @@ public final class LlamaModel {
     public let config: LlamaConfig
     /// The base weights (updated in place by full fine-tuning).
     public let weights: LlamaWeights
-    /// The adapter whose pairs join every adapted projection; nil for the base model alone.
+    /// The adapter whose pairs join every adapted projection and whose saved modules (`modules_to_save`) stand in
+    /// for the base embedding and LM head; nil for the base model alone.
     public let adapter: LoRAAdapter?
-    /// Gradients of the adapter's pairs (present with an adapter).
+    /// Gradients of the adapter's pairs and saved modules (present with an adapter).
     public let adapterGradients: LoRAAdapter?
     /// Gradients of every base weight (present only for full fine-tuning).
     public let gradients: LlamaWeights?
@@ -62,7 +63,7 @@ public final class LlamaModel {
     /// The logits `[rows * length, vocab]` of the last `forward`, until `backward` consumes them.
     public var logits: Tensor? { activations?.logits }
 
-    /// Every tensor the optimizer updates, with its gradient: adapter pairs under PEFT names, or base weights
+    /// Every tensor the optimizer updates, with its gradient: adapter pairs and saved modules under PEFT names, or base weights
     /// under Hugging Face names.
     public var trainableParameters: [LlamaTrainableParameter] {
         var out: [LlamaTrainableParameter] = []

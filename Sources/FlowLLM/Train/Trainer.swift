@@ -33,7 +33,7 @@ public final class Trainer {
     public convenience init(weights: LlamaWeights, adapter: LoRAAdapter? = nil, dataset: PreparedDataset,
                             options: TrainingOptions, baseModelName: String = "") throws {
         let adapter = adapter ?? options.lora.map {
-            LoRAAdapter.initialized($0, modelConfig: weights.config, seed: UInt64(truncatingIfNeeded: options.seed))
+            LoRAAdapter.initialized($0, base: weights, seed: UInt64(truncatingIfNeeded: options.seed))
         }
         let model = LlamaModel(weights: weights, adapter: adapter, trainsBaseWeights: adapter == nil,
                                seed: UInt64(truncatingIfNeeded: options.seed), threads: options.threads)
@@ -69,6 +69,7 @@ public final class Trainer {
             "model_config": modelConfig,
             "adapter": model.adapter.map { c in
                 "r=\(c.config.rank) alpha=\(c.config.alpha) dropout=\(c.config.dropout) rslora=\(c.config.useRSLoRA) targets=\(c.config.targets.map(\.rawValue).joined(separator: ","))"
+                    + (c.config.modulesToSave.isEmpty ? "" : " modules_to_save=\(c.config.modulesToSave.map(\.rawValue).joined(separator: ","))")
             } ?? "full fine-tuning",
             "data": "\(digest.hexDigest()) rows=\(dataset.train.rowCount)",
             "micro_batch_size": "\(o.microBatchSize)", "gradient_accumulation_steps": "\(o.gradientAccumulationSteps)",

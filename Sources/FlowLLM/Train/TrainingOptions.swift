@@ -102,10 +102,13 @@ public struct TrainingOptions: Sendable {
                 return p
             }
         }
-        if !config.loraModulesToSave.isEmpty {
-            throw TrainingError("\(config.sourceFile): lora_modules_to_save (\(config.loraModulesToSave.joined(separator: ", "))) is not supported by the native trainer yet; when the config adds no tokens, drop it with `--set lora_modules_to_save=[]`, else run Axolotl on a GPU host")
+        let modulesToSave: [LoRASavedModule]
+        do {
+            modulesToSave = try LoRASavedModule.parse(config.loraModulesToSave, field: "lora_modules_to_save", source: config.sourceFile)
+        } catch let error as LlamaModelError {
+            throw TrainingError(error.message)
         }
         return LoRAConfig(rank: rank, alpha: config.loraAlpha ?? Double(rank), dropout: Float(config.loraDropout),
-                          targets: targets, useRSLoRA: config.peftUseRSLoRA)
+                          targets: targets, useRSLoRA: config.peftUseRSLoRA, modulesToSave: modulesToSave)
     }
 }

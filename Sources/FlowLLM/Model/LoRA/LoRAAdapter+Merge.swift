@@ -13,8 +13,9 @@ extension LoRAAdapter {
 }
 
 extension LlamaWeights {
-    /// A copy of these weights with `adapter` merged into every adapted projection (PEFT's `merge_and_unload`);
-    /// embeddings, norms and the LM head are shared, not copied.
+    /// A copy of these weights with `adapter` merged into every adapted projection (PEFT's `merge_and_unload`) and
+    /// its saved modules (`modules_to_save`) in place of the embedding and LM head; other tensors are shared, not
+    /// copied. With saved modules a tied model comes out untied, as PEFT's copies are separate modules.
     public func merging(_ adapter: LoRAAdapter) -> LlamaWeights {
         var byName: [String: Tensor] = [:]
         for (l, layer) in layers.enumerated() {
@@ -22,7 +23,13 @@ extension LlamaWeights {
                 byName["model.layers.\(l).\(p.modulePath).weight"] = adapter.mergedWeight(layer.projection(p), layer: l, p)
             }
         }
+        var mergedConfig = config
+        if !adapter.savedModules.isEmpty {
+            byName[LoRASavedModule.embedTokens.baseName] = embeddingTable(with: adapter)
+            byName[LoRASavedModule.lmHead.baseName] = lmHeadWeight(with: adapter)
+            mergedConfig.tieWordEmbeddings = false
+        }
         let original = Dictionary(uniqueKeysWithValues: namedTensors.map { ($0.name, $0.tensor) })
-        return LlamaWeights(config: config) { name, _ in byName[name] ?? original[name]! }
+        return LlamaWeights(config: mergedConfig) { name, _ in byName[name] ?? original[name]! }
     }
 }

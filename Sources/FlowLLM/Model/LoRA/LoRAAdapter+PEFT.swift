@@ -6,6 +6,8 @@ extension LoRAAdapter {
     public func savePEFT(to directory: URL, baseModelNameOrPath: String) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let targets = config.targets.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        let modulesToSave = config.modulesToSave.isEmpty
+            ? "null" : "[" + config.modulesToSave.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") + "]"
         let json = """
             {
               "alpha_pattern": {},
@@ -19,7 +21,7 @@ extension LoRAAdapter {
               "layers_to_transform": null,
               "lora_alpha": \(config.alpha),
               "lora_dropout": \(config.dropout),
-              "modules_to_save": null,
+              "modules_to_save": \(modulesToSave),
               "peft_type": "LORA",
               "r": \(config.rank),
               "rank_pattern": {},
@@ -39,7 +41,8 @@ extension LoRAAdapter {
 
     /// Reads a PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`) for a model with
     /// `modelConfig`. Which projections are adapted is read from the tensors present, so `all-linear`,
-    /// regex `target_modules` and `layers_to_transform` all load.
+    /// regex `target_modules` and `layers_to_transform` all load; each module of `modules_to_save` loads from
+    /// its saved copy (`base_model.model.model.embed_tokens.weight`, `base_model.model.lm_head.weight`).
     public static func loadPEFT(from directory: URL, modelConfig: LlamaConfig) throws -> LoRAAdapter {
         let configURL = directory.appendingPathComponent("adapter_config.json")
         let path = configURL.path
@@ -80,12 +83,25 @@ extension LoRAAdapter {
                 if !targets.contains(p) { targets.append(p) }
             }
         }
+        // A module's copy in the file counts even when the config does not list it: PEFT's `ensure_weight_tying`
+        // saves the tied lm_head under its own name while listing only the embedding.
+        let listed = try LoRASavedModule.parse((object["modules_to_save"] as? [String]) ?? [], source: path)
+        let modulesToSave = LoRASavedModule.allCases.filter { listed.contains($0) || file.contains($0.peftName) }
+        var savedModules: [LoRASavedModule: Tensor] = [:]
+        for module in modulesToSave {
+            // PEFT strips the adapter name on save; accept the in-memory `.modules_to_save.default.` name too.
+            let names = [module.peftName, "base_model.model.\(module.modulePath).modules_to_save.default.weight"]
+            guard let name = names.first(where: file.contains) else {
+                throw LlamaModelError("\(file.url.path): adapter_config.json lists \(module.rawValue) in modules_to_save but the file has no \(module.peftName); the adapter is incomplete")
+            }
+            savedModules[module] = try file.tensor(name, expectedShape: [modelConfig.vocabSize, modelConfig.hiddenSize])
+        }
         guard !targets.isEmpty else {
             throw LlamaModelError("\(file.url.path): no lora_A/lora_B tensors named like \(peftPrefix(layer: 0, .q)).lora_A.weight; is the adapter for a Llama model?")
         }
         let config = LoRAConfig(rank: rank, alpha: alpha, dropout: Float((object["lora_dropout"] as? Double) ?? 0),
                                 targets: LlamaProjection.allCases.filter(targets.contains),
-                                useRSLoRA: (object["use_rslora"] as? Bool) ?? false)
-        return LoRAAdapter(config: config, modelConfig: modelConfig, pairs: pairs)
+                                useRSLoRA: (object["use_rslora"] as? Bool) ?? false, modulesToSave: modulesToSave)
+        return LoRAAdapter(config: config, modelConfig: modelConfig, pairs: pairs, savedModules: savedModules)
     }
 }

@@ -10,15 +10,18 @@ public struct LoRAConfig: Sendable, Equatable {
     public var targets: [LlamaProjection]
     /// `use_rslora`: scale by alpha / √r instead of alpha / r.
     public var useRSLoRA: Bool
+    /// `modules_to_save`: whole modules trained as full copies beside the pairs.
+    public var modulesToSave: [LoRASavedModule]
 
     /// A configuration; `targets` defaults to every linear projection (PEFT's `all-linear` for Llama).
     public init(rank: Int, alpha: Double, dropout: Float = 0, targets: [LlamaProjection] = LlamaProjection.allCases,
-                useRSLoRA: Bool = false) {
+                useRSLoRA: Bool = false, modulesToSave: [LoRASavedModule] = []) {
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
         self.targets = targets
         self.useRSLoRA = useRSLoRA
+        self.modulesToSave = modulesToSave
     }
 
     /// The factor on B·A: `lora_alpha / r`, or `lora_alpha / √r` with rsLoRA.
