@@ -87,7 +87,7 @@ public struct ContentStore: Sendable {
             close(dst)
             if !published { unlink(tmp.path) }
         }
-        var hasher = SHA256()
+        var hasher = StreamingSHA256()
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
@@ -100,12 +100,12 @@ public struct ContentStore: Sendable {
             }
             if n == 0 { break }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(bufferPointer: slice)
+            hasher.update(slice)
             try writeAll(dst, slice, path: tmp.path)
             total += Int64(n)
             progress?(total)
         }
-        let digest = Digest(hasher.finalize())
+        let digest = hasher.finalize()
         if contains(digest) {
             unlink(tmp.path)
         } else {
@@ -211,7 +211,7 @@ public struct ContentStore: Sendable {
         if let identity, let known = verifiedObjects?.digest(for: identity), known.0 == digest {
             if try fastCopy(src, dst, size: identity.size, path: target.path) { return }
         }
-        var hasher = SHA256()
+        var hasher = StreamingSHA256()
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
@@ -220,10 +220,10 @@ public struct ContentStore: Sendable {
             if n < 0 { if errno == EINTR { continue }; throw storeError("cannot read object \(digest.short)") }
             if n == 0 { break }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(bufferPointer: slice)
+            hasher.update(slice)
             try writeAll(dst, slice, path: target.path)
         }
-        guard Digest(hasher.finalize()) == digest else {
+        guard hasher.finalize() == digest else {
             unlink(target.path)
             quarantine(digest)
             throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is damaged",
@@ -267,16 +267,16 @@ public struct ContentStore: Sendable {
         let fd = open(url(for: digest).path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var hasher = SHA256()
+        var hasher = StreamingSHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let n = read(fd, buffer.baseAddress, 1 << 20)
             if n < 0 { if errno == EINTR { continue }; return false }
             if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
-        return Digest(hasher.finalize()) == digest
+        return hasher.finalize() == digest
     }
 
     /// Moves a damaged object aside (to `damaged/`), so nothing reads it again and a re-run stores it anew.

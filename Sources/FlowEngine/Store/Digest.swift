@@ -14,6 +14,8 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
 
     init(_ digest: SHA256.Digest) { hex = digest.hexString }
 
+    init(bytes: [UInt8]) { hex = bytes.hexString }
+
     /// The digest of some bytes.
     public static func of(_ data: some DataProtocol) -> Digest { Digest(SHA256.hash(data: data)) }
 
