@@ -25,14 +25,14 @@ let finetune = Workflow("finetune") {
         let pretrain = try Preprocess(config: ctx.pretrain, baseDirectory: ctx.workDirectory).loadConfig()
         let shape = try BaseModelShape(pretrain, root: ctx.workDirectory)
         let texts = try CorpusTexts(ctx.corpus, root: ctx.workDirectory)
-        ctx.log.info("training a \(shape.config.vocabSize)-token BPE tokenizer on \(texts.lines.count) texts (\(texts.bytes) bytes)")
+        ctx.log.info("training a \(shape.architecture.vocabSize)-token BPE tokenizer on \(texts.lines.count) texts (\(texts.bytes) bytes)")
         let tokenizer = try shape.trainTokenizer(on: texts.lines)
         try tokenizer.write(to: ctx.output("tokenizer"))
         ctx.progress.record(["vocabulary": Double(tokenizer.vocabularySize)], series: "tokenizer")
     }
     .cacheKey { ctx in
         [try BaseModelShape(Preprocess(config: ctx.pretrain, baseDirectory: ctx.workDirectory).loadConfig(),
-                            root: ctx.workDirectory).configText]
+                            root: ctx.workDirectory).shapeText]
     }
 
     Function("pretrain-data") { ctx in
@@ -51,7 +51,7 @@ let finetune = Workflow("finetune") {
     .needs("pretrain-data")
     .cacheKey { ctx in
         [try BaseModelShape(Preprocess(config: ctx.pretrain, baseDirectory: ctx.workDirectory).loadConfig(),
-                            root: ctx.workDirectory).configText]
+                            root: ctx.workDirectory).shapeText]
     }
 
     Function("preprocess") { ctx in
@@ -90,7 +90,7 @@ let finetune = Workflow("finetune") {
 struct BaseModelShape {
     let pretrain: AxolotlConfig
     let configURL: URL
-    let config: LlamaConfig
+    let architecture: LlamaConfig
 
     init(_ pretrain: AxolotlConfig, root: URL) throws {
         guard let folder = pretrain.baseModel else {
@@ -99,11 +99,11 @@ struct BaseModelShape {
         self.pretrain = pretrain
         configURL = (folder.hasPrefix("/") ? URL(fileURLWithPath: folder) : root.appendingPathComponent(folder))
             .appendingPathComponent("config.json")
-        config = try LlamaConfig.load(from: configURL)
+        architecture = try LlamaConfig.load(from: configURL)
     }
 
     /// The config file's text, for cache keys: a changed shape re-trains the tokenizer and the base.
-    var configText: String {
+    var shapeText: String {
         get throws { try String(contentsOf: configURL, encoding: .utf8) }
     }
 
@@ -115,17 +115,17 @@ struct BaseModelShape {
             throw StepContextError("\(pretrain.sourceFile): special_tokens needs bos_token and eos_token for the tokenizer it trains")
         }
         let unk = specials["unk_token"]
-        let trainer = BPETrainer(vocabularySize: config.vocabSize - pretrain.tokens.count, minimumFrequency: 2,
+        let trainer = BPETrainer(vocabularySize: architecture.vocabSize - pretrain.tokens.count, minimumFrequency: 2,
                                  specialTokens: [unk, bos, eos].compactMap { $0 }, preTokenization: .llama3,
                                  bosToken: bos, eosToken: eos)
         let tokenizer = try trainer.train(texts: texts).addingTokens(pretrain.tokens, special: false)
             .withSpecialTokens(bos: bos, eos: eos, pad: nil, unk: unk)
-        for (name, id, expected) in [("bos", tokenizer.bosTokenID, config.bosTokenID), ("eos", tokenizer.eosTokenID, config.eosTokenID)]
+        for (name, id, expected) in [("bos", tokenizer.bosTokenID, architecture.bosTokenID), ("eos", tokenizer.eosTokenID, architecture.eosTokenID)]
         where expected.map({ Int32($0) }) != id {
             throw StepContextError("\(configURL.path): \(name)_token_id is \(expected.map(String.init) ?? "unset") but the trained tokenizer gives \(name) the id \(id.map(String.init) ?? "none"); set it to \(id.map(String.init) ?? "the tokenizer's id")")
         }
-        guard tokenizer.vocabularySize <= config.vocabSize else {
-            throw StepContextError("\(configURL.path): the tokenizer has \(tokenizer.vocabularySize) tokens, more than vocab_size \(config.vocabSize); raise vocab_size")
+        guard tokenizer.vocabularySize <= architecture.vocabSize else {
+            throw StepContextError("\(configURL.path): the tokenizer has \(tokenizer.vocabularySize) tokens, more than vocab_size \(architecture.vocabSize); raise vocab_size")
         }
         return tokenizer
     }
