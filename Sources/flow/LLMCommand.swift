@@ -6,7 +6,7 @@ import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self, EvalCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -199,6 +199,63 @@ struct GenerateCommand: AsyncParsableCommand {
             } else {
                 Terminal.line("")
             }
+        } catch {
+            throw FlowError.wrapping(error)
+        }
+    }
+}
+
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Run a model over held-out items and score them: predictions.jsonl and metrics.json.")
+
+    @Option(help: "A model folder (merged, or the base of --adapter).") var model: String
+    @Option(help: "A PEFT adapter folder to apply without merging.") var adapter: String?
+    @Option(help: "A tokenizer folder (default: with --data, the prepared data's; else the adapter's or the model's).") var tokenizer: String?
+    @Option(help: "A prepared dataset folder (`flow llm preprocess`).") var data: String?
+    @Option(help: "With --data: the split to evaluate, eval or train.") var split = "eval"
+    @Option(help: "With --data: a seeded sample of N examples of the split.") var sample: Int?
+    @Option(help: "The seed of --sample.") var seed: UInt64 = 0
+    @Option(help: "A JSONL test file in the format of --config's dataset.") var test: String?
+    @Option(help: "With --test: the Axolotl config whose dataset format renders the prompts.") var config: String?
+    @Option(name: .customLong("check"), help: "A check besides exact match: sql-valid (repeatable).") var checks: [String] = []
+    @Option(name: .customLong("max-tokens"), help: "Most new tokens per output.") var maxTokens = Evaluation.defaultOptions.maxTokens
+    @Option(help: "Where to write predictions.jsonl and metrics.json.") var out: String
+    @Flag(help: "Print metrics.json's numbers as JSON.") var json = false
+
+    func validate() throws {
+        guard (data == nil) != (test == nil) else {
+            throw ValidationError("give either --data PREPARED or --test FILE --config FILE")
+        }
+        if test != nil && config == nil { throw ValidationError("--test needs --config: its dataset format renders the prompts") }
+        if data == nil && (sample != nil || split != "eval") { throw ValidationError("--split and --sample go with --data") }
+    }
+
+    func run() async throws {
+        do {
+            let checks = try self.checks.map(EvalCheck.builtIn)
+            var options = Evaluation.defaultOptions
+            options.maxTokens = maxTokens
+            let modelURL = URL(fileURLWithPath: model), adapterURL = adapter.map { URL(fileURLWithPath: $0) }
+            let cases: [EvalCase], evaluation: Evaluation
+            if let data {
+                // The prepared data's tokenizer made the cases' prompt ids, so it decodes the outputs too.
+                let dataURL = URL(fileURLWithPath: data)
+                cases = try EvalCase.load(preparedDataset: dataURL, split: split, sample: sample, seed: seed)
+                evaluation = try Evaluation(model: modelURL, adapter: adapterURL,
+                                            tokenizer: tokenizer.map { URL(fileURLWithPath: $0) } ?? dataURL.appendingPathComponent("tokenizer"),
+                                            options: options, checks: checks)
+            } else {
+                let tokenizerURL = try tokenizer.map { URL(fileURLWithPath: $0) } ?? Evaluation.tokenizerDirectory(model: modelURL, adapter: adapterURL)
+                let step = Preprocess(config: config ?? "", tokenizer: tokenizerURL.path)
+                let loaded = try step.loadConfig()
+                let configTokenizer = try step.loadTokenizer(for: loaded)
+                cases = try EvalCase.load(testFile: URL(fileURLWithPath: test ?? ""), config: loaded, tokenizer: configTokenizer)
+                evaluation = try Evaluation(model: modelURL, adapter: adapterURL, tokenizer: configTokenizer, options: options, checks: checks)
+            }
+            let summary = try evaluation.run(cases, into: URL(fileURLWithPath: out), progress: ProgressReporter(), log: json ? nil : StepLog())
+            if json { Terminal.line(Terminal.json(summary)) }
         } catch {
             throw FlowError.wrapping(error)
         }

@@ -7,15 +7,14 @@ public enum PreparedDatasetWriter {
     @discardableResult
     public static func write(to directory: URL, manifest: PreparedDatasetManifest, splits: [String: PreparedSplit],
                              stats: PreprocessingStats, preview: [PreparedExamplePreview]) throws -> PreparedDatasetManifest {
-        let fm = FileManager.default
-        let parent = directory.deletingLastPathComponent()
-        let temp = parent.appendingPathComponent(".\(directory.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        var staged: StagedDirectory?
         do {
-            try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+            let stage = try StagedDirectory(for: directory)
+            staged = stage
             var manifest = manifest
             var files: [String: Int] = [:]
             func put(_ name: String, _ data: Data) throws {
-                try writeSynced(data, to: temp.appendingPathComponent(name))
+                try stage.write(data, to: name)
                 files[name] = data.count
             }
             for (name, split) in splits.sorted(by: { $0.key < $1.key }) {
@@ -35,36 +34,13 @@ public enum PreparedDatasetWriter {
             for p in preview { previewData += try lineEncoder.encode(p); previewData.append(0x0A) }
             try put("preview.jsonl", previewData)
             manifest.files = files
-            try writeSynced(try encoder.encode(manifest), to: temp.appendingPathComponent("manifest.json"))
-            try publish(temp, at: directory)
+            try stage.write(try encoder.encode(manifest), to: "manifest.json")
+            try stage.publish()
             return manifest
         } catch {
-            try? fm.removeItem(at: temp)
+            staged?.discard()
             throw DatasetError("\(directory.path): cannot write the prepared dataset (\(error)); check the disk and permissions")
         }
-    }
-
-    /// Moves a finished directory into place, replacing an older one only once the new one is whole.
-    private static func publish(_ temp: URL, at directory: URL) throws {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: directory.path) {
-            let old = temp.deletingLastPathComponent().appendingPathComponent(temp.lastPathComponent + ".old")
-            try fm.moveItem(at: directory, to: old)
-            try fm.moveItem(at: temp, to: directory)
-            try? fm.removeItem(at: old)
-        } else {
-            try fm.moveItem(at: temp, to: directory)
-        }
-    }
-
-    private static func writeSynced(_ data: Data, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw DatasetError("\(url.path): cannot create the file")
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
     }
 
     private static func bytes<T: FixedWidthInteger>(_ values: [T]) -> Data {
