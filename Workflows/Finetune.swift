@@ -4,8 +4,8 @@
 //       └──────► preprocess ────────────────┘                    eval-base
 //
 // A byte-level BPE tokenizer and a tiny base model are trained from scratch on Workflows/data/pretrain/ (with
-// Workflows/configs/pretrain.yml); they depend on neither --config nor --data, so swapping those never
-// re-pretrains. The fine-tuning config (Axolotl YAML) is preprocessed with that tokenizer, a LoRA adapter is
+// Workflows/configs/pretrain.yml; the data's README says what the text is); they depend on neither --config nor
+// --data, so swapping those never re-pretrains. The fine-tuning config (Axolotl YAML) is preprocessed with that tokenizer, a LoRA adapter is
 // trained on the base, merged into it, and the merged model and the untrained base are scored on the held-out
 // rows and on a sample of the trained ones. `flow run serve` serves the merged model.
 //
@@ -19,6 +19,7 @@ let finetune = Workflow("finetune") {
     Param("data", default: "", help: "a JSONL file replacing the config's dataset path (empty: the config's own)")
     Param("pretrain", default: "Workflows/configs/pretrain.yml", help: "the Axolotl config that pretrains the base")
     Param("corpus", default: "Workflows/data/pretrain", help: "the pretraining text: a folder of JSONL files with a `text` field")
+    Param("evalSample", default: "100", help: "how many trained rows the eval steps score besides the held-out ones")
     Param("port", default: "8000", help: "the port `serve` listens on")
 
     Function("tokenizer") { ctx in
@@ -79,10 +80,22 @@ let finetune = Workflow("finetune") {
     }
     .needs("pretrain", "train")
 
+    Function("eval") { ctx in
+        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample)
+            .evaluate(model: ctx.input("merge/model"), ctx)
+    }
+    .needs("merge", "preprocess")
+
+    Function("eval-base") { ctx in
+        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample)
+            .evaluate(model: ctx.input("pretrain/model"), ctx)
+    }
+    .needs("pretrain", "preprocess")
+
     Command("serve", "flow llm serve --model {merge/model} --port {port}")
 }
 .preprocessing("preprocess")
-.defaultTargets("merge")
+.defaultTargets("eval", "eval-base")
 .isDefault()
 
 /// The base model's architecture: the `config.json` in the pretraining config's `base_model` folder, and the
@@ -140,6 +153,36 @@ struct BaseModelShape {
         }
         try fm.removeItem(at: tokenizer)
         try fm.removeItem(at: model.appendingPathComponent("checkpoints", isDirectory: true))
+    }
+}
+
+/// The eval steps: exact match and sql-valid on the held-out rows (the prepared `eval` split) and on a seeded
+/// sample of the trained rows, written to the step's outputs `heldout` and `trained` (predictions.jsonl,
+/// metrics.json) and recorded as the metrics `heldout_exact_match`, `heldout_sql_valid`, `trained_exact_match`
+/// and `trained_sql_valid`.
+struct HeldOutAndTrained {
+    let prepared: URL
+    let trainSample: Int
+
+    init(prepared: URL, trainSample: String) throws {
+        guard let count = Int(trainSample), count > 0 else {
+            throw StepContextError("--eval-sample is `\(trainSample)`; give a positive number of trained rows to score")
+        }
+        self.prepared = prepared
+        self.trainSample = count
+    }
+
+    func evaluate(model: URL, _ ctx: StepContext) throws {
+        let evaluation = try Evaluation(model: model, tokenizer: prepared.appendingPathComponent("tokenizer"),
+                                        checks: [.sqlValid])
+        var metrics: [String: Double] = [:]
+        for (name, cases) in [("heldout", try EvalCase.load(preparedDataset: prepared, split: "eval")),
+                              ("trained", try EvalCase.load(preparedDataset: prepared, split: "train", sample: trainSample))] {
+            ctx.log.info("\(name): \(cases.count) rows")
+            let summary = try evaluation.run(cases, into: ctx.output(name), log: ctx.log)
+            for (check, rate) in summary.passRates { metrics["\(name)_\(check)"] = rate }
+        }
+        ctx.progress.record(metrics, series: "eval")
     }
 }
 
