@@ -10,12 +10,8 @@ WORK=${WORK:-/tmp/flow-eval-bench}
 BUILD=${BUILD:-.build-eval-rel}
 mkdir -p "$WORK"
 
-swift build -c release --product FlowRuntime --scratch-path "$BUILD" >/dev/null
-LIB="$BUILD/release"
-# The clang module maps SwiftPM passed when compiling FlowLLM (COpenBLAS, Crypto's and GRDB's C shims, ...).
-MAPS=$(grep -o '"-fmodule-map-file=[^"]*"' "$LIB/description.json" | tr -d '"' | sort -u | sed 's/^/-Xcc /' | tr '\n' ' ')
-swiftc -O -o "$WORK/eval-benchmark" Benchmarks/eval/main.swift \
-    -I "$LIB/Modules" -L "$LIB" -lFlowRuntime -Xlinker -rpath -Xlinker "$(pwd)/$LIB" $MAPS 2>&1 | grep -v warning || true
+source Benchmarks/harness.sh
+build_harness Benchmarks/eval/main.swift "$WORK/eval-benchmark" "$BUILD"
 
 FIXTURES=Tests/FlowLLMTests/Fixtures
 OPENBLAS_NUM_THREADS=$THREADS "$WORK/eval-benchmark" ../shared/data/sqlqa.jsonl "$FIXTURES/generate/model" \

@@ -11,12 +11,8 @@ WORK=${WORK:-/tmp/flow-generate-bench}
 BUILD=.build-generate-rel
 mkdir -p "$WORK"
 
-swift build -c release --product FlowRuntime --scratch-path "$BUILD" >/dev/null
-LIB="$BUILD/release"
-# The clang module maps SwiftPM passed when compiling FlowLLM (COpenBLAS, Crypto's C shims, ...).
-MAPS=$(grep -o '"-fmodule-map-file=[^"]*"' "$BUILD/release/description.json" | tr -d '"' | sort -u | sed 's/^/-Xcc /' | tr '\n' ' ')
-swiftc -O -o "$WORK/generate-benchmark" Benchmarks/generate/main.swift \
-    -I "$LIB/Modules" -L "$LIB" -lFlowRuntime -Xlinker -rpath -Xlinker "$(pwd)/$LIB" $MAPS 2>&1 | grep -v warning || true
+source Benchmarks/harness.sh
+build_harness Benchmarks/generate/main.swift "$WORK/generate-benchmark" "$BUILD"
 
 for size in "${@:-tiny 100m}"; do
     for s in $size; do
