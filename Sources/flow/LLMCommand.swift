@@ -6,7 +6,7 @@ import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self, ServeCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
