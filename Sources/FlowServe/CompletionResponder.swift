@@ -57,11 +57,18 @@ struct CompletionResponder: Sendable {
 
     static func json(_ value: some Encodable) throws -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(value))))
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     private static func event(_ value: some Encodable) throws -> ByteBuffer {
-        ByteBuffer(bytes: Data("data: ".utf8) + (try JSONEncoder().encode(value)) + Data("\n\n".utf8))
+        ByteBuffer(bytes: Data("data: ".utf8) + (try encoder.encode(value)) + Data("\n\n".utf8))
+    }
+
+    /// Keys in a stable order, so answers read (and diff) the same every time.
+    private static var encoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 
     private static func newID(_ kind: Kind) -> String {
@@ -81,48 +88,46 @@ private struct Answer: Sendable {
         let reason = generation.finishReason.openAI
         switch kind {
         case .completion:
-            return CompletionObject(id: id, created: created, model: model,
-                                    choices: [.init(text: generation.text, finishReason: reason)], usage: Usage(generation))
+            return object("text_completion", [TextChoice(text: generation.text, finishReason: reason)], usage: Usage(generation))
         case .chat:
-            return ChatCompletionObject(id: id, object: "chat.completion", created: created, model: model,
-                                        choices: [.init(message: .init(role: "assistant", content: generation.text), finishReason: reason)],
-                                        usage: Usage(generation))
+            let message = ChatMessage(role: "assistant", content: generation.text)
+            return object("chat.completion", [ChatChoice(message: message, finishReason: reason)], usage: Usage(generation))
         }
     }
 
     /// The chat stream's first chunk, which names the role; completions have none.
     func opening(includeUsage: Bool) -> (any Encodable)? {
         guard kind == .chat else { return nil }
-        return chunk(delta: .init(role: "assistant", content: ""), text: "", reason: nil, includeUsage: includeUsage)
+        return chunk(delta: ChatMessage(role: "assistant", content: ""), text: "", reason: nil, includeUsage: includeUsage)
     }
 
     func piece(_ text: String, includeUsage: Bool) -> any Encodable {
-        chunk(delta: .init(content: text), text: text, reason: nil, includeUsage: includeUsage)
+        chunk(delta: ChatMessage(content: text), text: text, reason: nil, includeUsage: includeUsage)
     }
 
     func closing(_ reason: GenerationFinishReason, includeUsage: Bool) -> any Encodable {
-        chunk(delta: .init(), text: "", reason: reason.openAI, includeUsage: includeUsage)
+        chunk(delta: ChatMessage(), text: "", reason: reason.openAI, includeUsage: includeUsage)
     }
 
     /// The extra chunk `stream_options.include_usage` asks for: no choices, the usage.
     func usage(_ generation: Generation) -> any Encodable {
         switch kind {
-        case .completion:
-            return CompletionObject(id: id, created: created, model: model, choices: [], usage: Usage(generation))
-        case .chat:
-            return ChatCompletionObject(id: id, object: "chat.completion.chunk", created: created, model: model, choices: [],
-                                        usage: Usage(generation))
+        case .completion: object("text_completion", [TextChoice](), usage: Usage(generation))
+        case .chat: object("chat.completion.chunk", [ChatChoice](), usage: Usage(generation))
         }
     }
 
-    private func chunk(delta: ChatCompletionObject.Message, text: String, reason: String?, includeUsage: Bool) -> any Encodable {
+    private func chunk(delta: ChatMessage, text: String, reason: String?, includeUsage: Bool) -> any Encodable {
         switch kind {
         case .completion:
-            return CompletionObject(id: id, created: created, model: model, choices: [.init(text: text, finishReason: reason)],
-                                    usageNull: includeUsage)
+            object("text_completion", [TextChoice(text: text, finishReason: reason)], usageNull: includeUsage)
         case .chat:
-            return ChatCompletionObject(id: id, object: "chat.completion.chunk", created: created, model: model,
-                                        choices: [.init(delta: delta, finishReason: reason)], usageNull: includeUsage)
+            object("chat.completion.chunk", [ChatChoice(delta: delta, finishReason: reason)], usageNull: includeUsage)
         }
+    }
+
+    private func object<Choice: Encodable>(_ name: String, _ choices: [Choice], usage: Usage? = nil,
+                                           usageNull: Bool = false) -> CompletionObject<Choice> {
+        CompletionObject(id: id, object: name, created: created, model: model, choices: choices, usage: usage, usageNull: usageNull)
     }
 }

@@ -46,7 +46,7 @@ public struct OpenAIError: Error, Sendable, Equatable, HTTPResponseError, Custom
     /// The JSON body: `{"error": {...}}`, with `param` and `code` present as null when absent.
     public var body: Data {
         let fields: [String: Any] = ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()]
-        return (try? JSONSerialization.data(withJSONObject: ["error": fields], options: [.sortedKeys])) ?? Data()
+        return (try? JSONSerialization.data(withJSONObject: ["error": fields], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -74,18 +74,14 @@ public struct OpenAIServer: Sendable {
         }
         let completion = CompletionResponder(kind: .completion, model: model, scheduler: scheduler)
         router.post("/v1/completions") { request, _ -> Response in
-            var request = request
-            let body = try OpenAIError.decode(CompletionRequest.self, from: try await request.collectBody(upTo: Self.maxBodyBytes))
-            try model.check(body.sampling.model)
+            let body = try await Self.body(CompletionRequest.self, of: request, model: model) { $0.sampling.model }
             let plan = try GenerationPlan(body.sampling, promptIDs: model.promptIDs(body.prompt), contextLength: model.contextLength,
                                           defaultMaxTokens: 16, promptParam: "prompt")
             return try await completion.respond(to: plan)
         }
         let chat = CompletionResponder(kind: .chat, model: model, scheduler: scheduler)
         router.post("/v1/chat/completions") { request, _ -> Response in
-            var request = request
-            let body = try OpenAIError.decode(ChatCompletionRequest.self, from: try await request.collectBody(upTo: Self.maxBodyBytes))
-            try model.check(body.sampling.model)
+            let body = try await Self.body(ChatCompletionRequest.self, of: request, model: model) { $0.sampling.model }
             var plan = try GenerationPlan(body.sampling, promptIDs: model.promptIDs(body.messages), contextLength: model.contextLength,
                                           defaultMaxTokens: nil, promptParam: "messages")
             let end = model.endOfTurn()
@@ -94,6 +90,15 @@ public struct OpenAIServer: Sendable {
             return try await chat.respond(to: plan)
         }
         return router
+    }
+
+    /// The request's JSON body as `type` (at most `maxBodyBytes`), naming a model this server serves.
+    private static func body<T: Decodable>(_ type: T.Type, of request: Request, model: ServedModel,
+                                           requested: (T) -> String?) async throws -> T {
+        var request = request
+        let body = try OpenAIError.decode(type, from: try await request.collectBody(upTo: maxBodyBytes))
+        try model.check(requested(body))
+        return body
     }
 
     /// `GET /health`: the model and the scheduler's load.
