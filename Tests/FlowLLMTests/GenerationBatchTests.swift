@@ -57,6 +57,18 @@ import Testing
                                             Self.prompts[2].count + steps - 1])
     }
 
+    @Test func aCacheGrowingPastItsFirstRowsKeepsItsTokens() throws {
+        let model = try GenerationFixtures.generator().model
+        let tokens = (0..<(GenerationSession.initialRows + 44)).map { Int32(3 + ($0 * 37) % 1000) }
+        let oneShot = GenerationSession(model: model, capacity: 1000)
+        try oneShot.append(tokens)
+        let stepwise = GenerationSession(model: model, capacity: 1000)
+        for token in tokens { try stepwise.append(token: token) }  // doubles its cache at the 257th token
+        #expect(stepwise.allocated == 2 * GenerationSession.initialRows)
+        #expect(stepwise.count == tokens.count && oneShot.count == tokens.count)
+        #expect(relativeError(stepwise.logits.values, oneShot.logits.values) < 1e-4)
+    }
+
     @Test func aBatchRejectsASessionTwiceOrOfAnotherModel() throws {
         let model = try GenerationFixtures.generator().model
         let other = try GenerationFixtures.generator().model

@@ -14,6 +14,7 @@ extension GenerationModel {
         s.positions.removeAll(keepingCapacity: true)
         var row = 0
         for segment in segments {
+            segment.session.reserve(segment.session.count + segment.tokens.count)
             for (j, token) in segment.tokens.enumerated() {
                 s.positions.append(Int32(segment.session.count + j))
                 (s.x.data + row * d).update(from: w.embedTokens.data + Int(token) * d, count: d)
@@ -116,7 +117,7 @@ extension GenerationModel {
         let threads = work >= 1 << 16 ? self.threads : ComputeThreads(count: 1)
         threads.forEach(segments.count * heads) { item in
             let segment = segments[item / heads], h = item % heads, g = h / group
-            let session = segment.session, cap = session.capacity
+            let session = segment.session, cap = session.allocated
             let k = session.keys[l].data, v = session.values[l].data, scores = session.scores.data + h * cap
             for j in 0..<segment.tokens.count {
                 let r = firstRows[item / heads] + j, length = session.count + j + 1

@@ -1,9 +1,10 @@
 import Foundation
 
-/// One request's state over a shared `GenerationModel`: the key/value cache and every scratch buffer, allocated
-/// up front so decoding allocates nothing per token. Sessions are independent, so several run concurrently
-/// (one thread each) over the same model, or advance together in one pass of a `GenerationBatch`; a single
-/// session is not thread-safe.
+/// One request's state over a shared `GenerationModel`: the key/value cache and every scratch buffer. The cache
+/// grows by doubling as tokens arrive, up to `capacity` (a request allowed the whole context pays only for what it
+/// uses), so a decode step allocates nothing but the occasional doubling. Sessions are independent, so several run
+/// concurrently (one thread each) over the same model, or advance together in one pass of a `GenerationBatch`; a
+/// single session is not thread-safe.
 public final class GenerationSession {
     /// The model this session runs.
     public let model: GenerationModel
@@ -14,25 +15,49 @@ public final class GenerationSession {
     /// The logits [vocab] for the token after the last one appended.
     public let logits: Tensor
 
-    let keys: [Tensor]    // per layer [capacity, Hkv*hd], rotated
-    let values: [Tensor]  // per layer [capacity, Hkv*hd]
-    let scores: Tensor    // [Hq, capacity] attention scores, one row per query head
+    private(set) var keys: [Tensor]    // per layer [allocated, Hkv*hd], rotated
+    private(set) var values: [Tensor]  // per layer [allocated, Hkv*hd]
+    private(set) var scores: Tensor    // [Hq, allocated] attention scores, one row per query head
+    /// Token rows the cache has room for now (≤ capacity).
+    private(set) var allocated: Int
     let rope: LlamaRoPETable
     let scratch: GenerationScratch
 
-    /// A session whose cache holds `capacity` tokens.
+    /// Rows a new cache starts with.
+    static let initialRows = 256
+
+    /// A session whose cache holds up to `capacity` tokens.
     public init(model: GenerationModel, capacity: Int) {
         let c = model.config
         self.model = model
         let capacity = max(1, capacity)
         self.capacity = capacity
-        keys = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [capacity, c.keyValueWidth]) }
-        values = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [capacity, c.keyValueWidth]) }
-        scores = Tensor(zeros: [c.numAttentionHeads, capacity])
+        let rows = min(capacity, Self.initialRows)
+        allocated = rows
+        keys = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [rows, c.keyValueWidth]) }
+        values = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [rows, c.keyValueWidth]) }
+        scores = Tensor(zeros: [c.numAttentionHeads, rows])
         logits = Tensor(zeros: [c.vocabSize])
         rope = LlamaRoPETable(config: c)
-        rope.ensure(positions: capacity)
+        rope.ensure(positions: rows)
         scratch = GenerationScratch(model: model)
+    }
+
+    /// Makes room for `n` tokens in all (at most `capacity`, which `checkAppending` guards), keeping the cached ones.
+    func reserve(_ n: Int) {
+        guard n > allocated else { return }
+        let c = model.config, kvw = c.keyValueWidth
+        let rows = min(capacity, max(n, 2 * allocated))
+        func grown(_ old: Tensor) -> Tensor {
+            let t = Tensor(zeros: [rows, kvw])
+            t.data.update(from: old.data, count: count * kvw)
+            return t
+        }
+        keys = keys.map(grown)
+        values = values.map(grown)
+        scores = Tensor(zeros: [c.numAttentionHeads, rows])
+        rope.ensure(positions: rows)
+        allocated = rows
     }
 
     /// Forgets the cached tokens so the session can serve another request.
