@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 
 /// Answers one planned request from the scheduler's events: a whole JSON object, or server-sent events in
-/// OpenAI's chunk shapes ending with `data: [DONE]`. A client that goes away cancels its generation: its
-/// event stream is dropped, which the scheduler sees at its next pass.
+/// OpenAI's chunk shapes ending with `data: [DONE]`. A client that goes away cancels its generation (at the
+/// scheduler's next pass).
 struct CompletionResponder: Sendable {
     /// Which endpoint's shapes to answer in.
     enum Kind: Sendable {
@@ -16,15 +16,16 @@ struct CompletionResponder: Sendable {
     let scheduler: GenerationScheduler
 
     func respond(to plan: GenerationPlan) async throws -> Response {
-        let events: AsyncStream<GenerationEvent>
+        let generation: ScheduledGeneration
         do {
-            events = try scheduler.submit(promptIDs: plan.promptIDs, options: plan.options)
+            generation = try scheduler.submit(promptIDs: plan.promptIDs, options: plan.options)
         } catch let error as GenerationError {
             throw OpenAIError(status: .serviceUnavailable, message: error.message, type: "server_error")
         }
         let answer = Answer(kind: kind, id: Self.newID(kind), created: Int(Date().timeIntervalSince1970), model: model.name)
         guard plan.stream else {
-            for await event in events {
+            defer { generation.cancel() }  // ends it when this task is cancelled; nothing once it finished
+            for await event in generation.events {
                 switch event {
                 case .token: continue
                 case .finished(let generation): return try Self.json(answer.whole(generation))
@@ -35,11 +36,16 @@ struct CompletionResponder: Sendable {
         }
         let includeUsage = plan.includeUsage
         let body = ResponseBody { writer in
+            // a failed write (the client went away) leaves the loop: the generation ends at the next pass
+            defer { generation.cancel() }
             if let opening = answer.opening(includeUsage: includeUsage) { try await writer.write(Self.event(opening)) }
-            for await event in events {
+            for await event in generation.events {
                 switch event {
+                case .token(let token) where token.text.isEmpty:
+                    // nothing to show yet (held back for a possible stop or character): an SSE comment, which
+                    // clients ignore, keeps writing so that a client gone away is noticed
+                    try await writer.write(ByteBuffer(string: ":\n\n"))
                 case .token(let token):
-                    guard !token.text.isEmpty else { continue }
                     try await writer.write(Self.event(answer.piece(token.text, includeUsage: includeUsage)))
                 case .finished(let generation):
                     try await writer.write(Self.event(answer.closing(generation.finishReason, includeUsage: includeUsage)))

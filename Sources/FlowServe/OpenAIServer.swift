@@ -2,6 +2,8 @@ import FlowLLM
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// How the server listens and whom it answers.
 public struct ServerConfiguration: Sendable {
@@ -13,13 +15,18 @@ public struct ServerConfiguration: Sendable {
     public var apiKey: String?
     /// The most requests generating at once; later ones queue first come, first served.
     public var maxActive: Int
+    /// How long requests in flight may go on after SIGTERM or SIGINT before their generations are ended (their
+    /// answers still close properly, with finish reason "stop").
+    public var shutdownGrace: Duration
 
     /// A configuration; the defaults listen on 127.0.0.1:8000 without a key.
-    public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxActive: Int = 16) {
+    public init(host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil, maxActive: Int = 16,
+                shutdownGrace: Duration = .seconds(10)) {
         self.host = host
         self.port = port
         self.apiKey = apiKey
         self.maxActive = maxActive
+        self.shutdownGrace = shutdownGrace
     }
 }
 
@@ -41,9 +48,10 @@ public struct OpenAIServer: Sendable {
         self.configuration = configuration
     }
 
-    /// Serves until SIGTERM or SIGINT (with `handlingSignals`) or until the calling task is cancelled, then stops
-    /// taking connections, lets requests in flight finish and returns. `onReady` gets the base URL (with the port
-    /// actually bound) once the server accepts connections.
+    /// Serves until SIGTERM or SIGINT (with `handlingSignals`) or until the calling task is cancelled. A signal
+    /// stops the server taking connections and lets requests in flight finish; those still generating after
+    /// `shutdownGrace` (or at a second signal) are ended, their answers closed properly; then it returns. `onReady`
+    /// gets the base URL (with the port actually bound) once the server accepts connections.
     public func run(handlingSignals: Bool = true, onReady: @escaping @Sendable (URL) -> Void) async throws {
         let scheduler = GenerationScheduler(generator: model.generator, maxActive: configuration.maxActive)
         defer { scheduler.shutdown() }
@@ -57,7 +65,41 @@ public struct OpenAIServer: Sendable {
                 onReady(URL(string: "http://\(host):\(channel.localAddress?.port ?? 0)")!)
             },
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [])
+        let services = ServiceGroup(services: [app], logger: logger)
+        let grace = configuration.shutdownGrace
+        enum Finished { case server, other }
+        try await withThrowingTaskGroup(of: Finished.self) { tasks in
+            tasks.addTask {
+                try await services.run()
+                return .server
+            }
+            if handlingSignals {
+                let (requested, request) = AsyncStream.makeStream(of: Void.self)
+                tasks.addTask {
+                    var signals = 0
+                    for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                        signals += 1
+                        if signals == 1 {
+                            request.yield()
+                            await services.triggerGracefulShutdown()
+                        } else {
+                            scheduler.cancelAll()
+                        }
+                    }
+                    return .other
+                }
+                tasks.addTask {
+                    for await _ in requested {
+                        try await Task.sleep(for: grace)
+                        scheduler.cancelAll()
+                        break
+                    }
+                    return .other
+                }
+            }
+            while let finished = try await tasks.next(), finished != .server {}
+            tasks.cancelAll()
+        }
     }
 
     func router(_ scheduler: GenerationScheduler) -> Router<BasicRequestContext> {

@@ -11,7 +11,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Endpoints: GET /health, GET /v1/models, POST /v1/completions, POST /v1/chat/completions (stream: true \
             for server-sent events). Prints "listening on URL" once ready. On SIGTERM or SIGINT it stops taking \
-            connections, finishes the requests in flight and exits 0.
+            connections, lets the requests in flight finish (for up to --shutdown-grace seconds; then their \
+            generations are ended and their answers closed) and exits 0.
             """)
 
     @Option(help: "A model folder (config.json, safetensors, tokenizer).") var model: String
@@ -28,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-batch"), help: "The most requests generating at once; more wait their turn.")
     var maxBatch = 16
     @Option(help: "Weights as float32 (exact) or bfloat16 (half the bytes read per token).") var precision = "float32"
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds requests in flight may go on after SIGTERM/SIGINT before they are ended.")
+    var shutdownGrace = 10.0
 
     func run() async throws {
         var apiKey: String?
@@ -49,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
             return t
         }
         guard (0...65535).contains(port) else { throw FlowError.config("--port \(port) is outside 0...65535") }
+        guard shutdownGrace >= 0, shutdownGrace.isFinite else { throw FlowError.config("--shutdown-grace \(shutdownGrace) must be 0 or more seconds") }
         let served: ServedModel
         do {
             let modelURL = URL(fileURLWithPath: model)
@@ -59,8 +63,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw FlowError.wrapping(error)
         }
-        let server = OpenAIServer(model: served, configuration: ServerConfiguration(host: host, port: port, apiKey: apiKey,
-                                                                                    maxActive: maxBatch))
+        let server = OpenAIServer(model: served, configuration: ServerConfiguration(
+            host: host, port: port, apiKey: apiKey, maxActive: maxBatch, shutdownGrace: .milliseconds(Int(shutdownGrace * 1000))))
         do {
             try await server.run { url in Terminal.line("listening on \(url.absoluteString)") }
         } catch {

@@ -58,11 +58,47 @@ import Testing
         let stream = StreamedBody { kill(process.processIdentifier, SIGTERM) }
         let body = await stream.run(request)
         let text = String(decoding: body, as: UTF8.self)
-        #expect(text.hasPrefix("data: {"))
+        #expect(text.contains("data: {\"choices\""))
         #expect(text.hasSuffix("data: [DONE]\n\n"), "the stream in flight was cut: \(text.suffix(200))")
         var statuses = exited.stream.makeAsyncIterator()
         let status = await statuses.next()
         #expect(status == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+    }
+
+    @Test func aGenerationStillRunningAfterTheGracePeriodIsEndedAndItsStreamClosed() async throws {
+        let project = try TemporaryProject("serve-grace")
+        let model = try Self.modelFolder(in: project)
+        // a context so long that the request could not finish by itself during the test
+        let configURL = model.appendingPathComponent("config.json")
+        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        config["max_position_embeddings"] = 200_000
+        try JSONSerialization.data(withJSONObject: config).write(to: configURL)
+        let process = Process()
+        process.executableURL = TemporaryProject.flowExecutable
+        process.arguments = ["llm", "serve", "--model", model.path, "--port", "0", "--shutdown-grace", "0.5"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let exited = AsyncStream.makeStream(of: Int32.self)
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
+        let announced = URLAnnouncement(output.fileHandleForReading)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let url = try #require(await announced.url(), "flow llm serve printed no URL")
+        var request = URLRequest(url: url.appendingPathComponent("v1/completions"))
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = try JSONSerialization.data(withJSONObject: [
+            "model": "merged", "prompt": "Once", "max_tokens": 150_000, "temperature": 0, "stream": true,
+        ])
+        let body = await StreamedBody { kill(process.processIdentifier, SIGTERM) }.run(request)
+        let events = String(decoding: body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
+        #expect(events.last == "data: [DONE]")
+        let last = events.dropLast().last.map { Data($0.dropFirst("data: ".count).utf8) } ?? Data()
+        let choice = ((try? JSONSerialization.jsonObject(with: last) as? [String: Any])?["choices"] as? [[String: Any]])?.first
+        #expect(choice?["finish_reason"] as? String == "stop")
+        var statuses = exited.stream.makeAsyncIterator()
+        #expect(await statuses.next() == 0)
     }
 
     @Test func aMissingAPIKeyVariableIsAConfigurationError() throws {

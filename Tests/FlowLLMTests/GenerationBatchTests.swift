@@ -107,7 +107,7 @@ import Testing
         let results = try await withThrowingTaskGroup(of: (Int, [GeneratedToken], [GenerationEvent]).self) { group in
             for (i, prompt) in prompts.enumerated() {
                 let ids = generator.tokenizer.encode(prompt)
-                let events = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 12 + i, stop: stops[i]))
+                let events = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 12 + i, stop: stops[i])).events
                 group.addTask {
                     let (tokens, end) = await Self.collect(events)
                     return (i, tokens, end)
@@ -139,8 +139,8 @@ import Testing
         let scheduler = GenerationScheduler(generator: generator, maxActive: 1)
         let ids = generator.tokenizer.encode("The quick brown fox")
         // far more tokens than could be generated before shutdown: the first runs, the second waits
-        let first = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000))
-        let second = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000))
+        let first = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000)).events
+        let second = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000)).events
         var iterator = first.makeAsyncIterator()
         guard case .token = await iterator.next() else {
             Issue.record("no first token")
@@ -163,6 +163,34 @@ import Testing
         }
         #expect(waited.finishReason == .cancelled && waited.completionTokens == 0)
         #expect(throws: GenerationError.self) { try scheduler.submit(promptIDs: ids, options: GenerationOptions()) }
+    }
+
+    @Test func cancelEndsOneRequestAndLeavesTheOthers() async throws {
+        let generator = try GenerationFixtures.generator()
+        let scheduler = GenerationScheduler(generator: generator)
+        defer { scheduler.shutdown() }
+        let ids = generator.tokenizer.encode("The quick brown fox")
+        let long = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000))
+        let short = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 40))
+        var iterator = long.events.makeAsyncIterator()
+        guard case .token = await iterator.next() else {
+            Issue.record("no first token")
+            return
+        }
+        long.cancel()
+        var last: GenerationEvent?
+        while let event = await iterator.next() { last = event }
+        guard case .finished(let cancelled) = last else {
+            Issue.record("the cancelled request did not finish: \(String(describing: last))")
+            return
+        }
+        #expect(cancelled.finishReason == .cancelled && cancelled.completionTokens < 100_000)
+        let (_, end) = await Self.collect(short.events)
+        guard case .finished(let other) = end.first else {
+            Issue.record("the other request did not finish: \(end)")
+            return
+        }
+        #expect(other.finishReason == .length && other.completionTokens == 40)
     }
 
     @Test func invalidRequestsAreRefusedAtSubmission() throws {

@@ -1,5 +1,20 @@
 import Foundation
 
+/// A request handed to a `GenerationScheduler`: its events, and a way to end it early.
+public struct ScheduledGeneration: Sendable {
+    /// The tokens as they are sampled, then one `finished` or `failed`.
+    public let events: AsyncStream<GenerationEvent>
+    private let cancelling: @Sendable () -> Void
+
+    init(events: AsyncStream<GenerationEvent>, cancel: @escaping @Sendable () -> Void) {
+        self.events = events
+        cancelling = cancel
+    }
+
+    /// Ends the generation at the scheduler's next pass (it finishes as `.cancelled`); nothing once it has ended.
+    public func cancel() { cancelling() }
+}
+
 /// What a scheduled generation reports, in order: its tokens as they are sampled, then exactly one of
 /// `finished` or `failed`.
 public enum GenerationEvent: Sendable {
@@ -15,8 +30,8 @@ public enum GenerationEvent: Sendable {
 /// cooperative pool): requests are admitted first come, first served, up to `maxActive` at once, and every pass
 /// of the model advances all of them together — one decoded token for each running request plus up to
 /// `prefillChunk` prompt tokens of those still being read (continuous batching over `GenerationBatch`).
-/// A request whose event stream is dropped or whose consuming task is cancelled is cancelled at the next pass.
-/// Call `shutdown()` when done: it cancels what is left and joins the thread.
+/// A request is cancelled at the next pass when its `cancel()` is called or the task iterating its events is
+/// cancelled. Call `shutdown()` when done: it cancels what is left and joins the thread.
 public final class GenerationScheduler: @unchecked Sendable {  // mutable state is guarded by `condition`
     /// The model and tokenizer every request runs with.
     public let generator: TextGenerator
@@ -33,6 +48,7 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
     private var stopped = false
     private var nextID = 0
     private var running = 0
+    private var cancellingAll = false
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts the scheduler's thread.
@@ -48,9 +64,9 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
         thread.start()
     }
 
-    /// Queues a generation of `promptIDs` and returns its events. Throws at once for invalid options, an empty
-    /// prompt or token ids outside the vocabulary, or after `shutdown()`.
-    public func submit(promptIDs: [Int32], options: GenerationOptions) throws -> AsyncStream<GenerationEvent> {
+    /// Queues a generation of `promptIDs`. Throws at once for invalid options, an empty prompt or token ids outside
+    /// the vocabulary, or after `shutdown()`.
+    public func submit(promptIDs: [Int32], options: GenerationOptions) throws -> ScheduledGeneration {
         let stream = try GenerationStream(generator: generator, promptIDs: promptIDs, options: options)
         let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
         condition.lock()
@@ -63,7 +79,16 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
         }
         waiting.append(Job(id: id, stream: stream, continuation: continuation))
         condition.signal()
-        return events
+        return ScheduledGeneration(events: events) { [weak self] in self?.cancel(id) }
+    }
+
+    /// Ends every queued and running generation at the next pass (they finish as `.cancelled`); new requests are
+    /// still taken.
+    public func cancelAll() {
+        condition.lock()
+        cancellingAll = true
+        condition.signal()
+        condition.unlock()
     }
 
     /// Cancels every queued and running generation (they finish as `.cancelled`), then stops the thread and waits
@@ -135,15 +160,16 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
             active.removeAll { $0.stream.finishReason != nil }
 
             condition.lock()
-            while !stopping && waiting.isEmpty && active.isEmpty && cancelled.isEmpty {
+            while !stopping && !cancellingAll && waiting.isEmpty && active.isEmpty && cancelled.isEmpty {
                 running = 0
                 condition.wait()
             }
-            let stop = stopping, dropped = cancelled
+            let exiting = stopping, dropAll = stopping || cancellingAll, dropped = cancelled
             cancelled.removeAll()
+            cancellingAll = false
+            let ended = waiting.filter { dropAll || dropped.contains($0.id) }
+            waiting.removeAll { dropAll || dropped.contains($0.id) }
             while active.count < maxActive && !waiting.isEmpty { active.append(waiting.removeFirst()) }
-            let ended = waiting.filter { stop || dropped.contains($0.id) }
-            waiting.removeAll { stop || dropped.contains($0.id) }
             running = active.count
             condition.unlock()
 
@@ -151,8 +177,8 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
                 job.stream.cancel()
                 job.finish()
             }
-            for job in active where stop || dropped.contains(job.id) { job.stream.cancel() }
-            if stop {
+            for job in active where dropAll || dropped.contains(job.id) { job.stream.cancel() }
+            if exiting {
                 for job in active { job.finish() }
                 return
             }
