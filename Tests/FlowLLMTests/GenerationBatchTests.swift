@@ -20,9 +20,11 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true])
-    func batchedPassesMatchSessionsRunAlone(adapter: Bool) throws {
-        let model = try GenerationFixtures.generator(adapter: adapter, threads: 2).model
+    @Test(arguments: [(false, GenerationWeightPrecision.float32), (true, .float32), (false, .bfloat16)])
+    func batchedPassesMatchSessionsRunAlone(adapter: Bool, precision: GenerationWeightPrecision) throws {
+        let loaded = try GenerationFixtures.generator(adapter: adapter, threads: 2).model
+        let model = try GenerationModel(weights: loaded.weights, adapter: loaded.adapter, threads: ComputeThreads(count: 2),
+                                        precision: precision)
         let steps = 5
         let reference = try Self.alone(model, steps: steps)
         let sessions = Self.prompts.map { GenerationSession(model: model, capacity: $0.count + steps) }

@@ -28,27 +28,37 @@ final class GenerationBFloat16Matrix: @unchecked Sendable {
 
     /// out[r] = Σ_k W[r, k]·x[k] for r in `rowRange` (out indexed from `rowRange.lowerBound`, like x·Wᵀ).
     func multiply(vector x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows rowRange: Range<Int>) {
+        multiply(vectors: x, n: 1, into: out, ldc: rows, rows: rowRange)
+    }
+
+    /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r in `rowRange`, j < n: each row is read from memory once and
+    /// widened for all n inputs while it sits in cache (a few decode rows; `multiply(matrix:)` suits long prompts).
+    func multiply(vectors x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
+                  rows rowRange: Range<Int>) {
         typealias V = VectorMath
         let k = columns
         for r in rowRange {
             let row = data + r * k
-            var acc0 = V.Vector(), acc1 = V.Vector()
-            var i = 0
-            while i + 32 <= k {
-                acc0 += Self.widen(row + i) * V.load(x + i)
-                acc1 += Self.widen(row + i + 16) * V.load(x + i + 16)
-                i += 32
+            for j in 0..<n {
+                let v = x + j * k
+                var acc0 = V.Vector(), acc1 = V.Vector()
+                var i = 0
+                while i + 32 <= k {
+                    acc0 += Self.widen(row + i) * V.load(v + i)
+                    acc1 += Self.widen(row + i + 16) * V.load(v + i + 16)
+                    i += 32
+                }
+                while i + 16 <= k {
+                    acc0 += Self.widen(row + i) * V.load(v + i)
+                    i += 16
+                }
+                var sum = (acc0 + acc1).sum()
+                while i < k {
+                    sum += FloatConversion.float(bfloat16Bits: row[i]) * v[i]
+                    i += 1
+                }
+                out[j * ldc + r] = sum
             }
-            while i + 16 <= k {
-                acc0 += Self.widen(row + i) * V.load(x + i)
-                i += 16
-            }
-            var sum = (acc0 + acc1).sum()
-            while i < k {
-                sum += FloatConversion.float(bfloat16Bits: row[i]) * x[i]
-                i += 1
-            }
-            out[r] = sum
         }
     }
 
