@@ -28,54 +28,50 @@ final class GenerationBFloat16Matrix: @unchecked Sendable {
 
     /// out[r] = Σ_k W[r, k]·x[k] for r in `rowRange` (out indexed from `rowRange.lowerBound`, like x·Wᵀ).
     func multiply(vector x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, rows rowRange: Range<Int>) {
-        multiply(vectors: x, n: 1, into: out, ldc: rows, rows: rowRange)
-    }
-
-    /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r in `rowRange`, j < n: each row is read from memory once and
-    /// widened for all n inputs while it sits in cache (a few decode rows; `multiply(matrix:)` suits long prompts).
-    func multiply(vectors x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
-                  rows rowRange: Range<Int>) {
         typealias V = VectorMath
         let k = columns
         for r in rowRange {
             let row = data + r * k
-            for j in 0..<n {
-                let v = x + j * k
-                var acc0 = V.Vector(), acc1 = V.Vector()
-                var i = 0
-                while i + 32 <= k {
-                    acc0 += Self.widen(row + i) * V.load(v + i)
-                    acc1 += Self.widen(row + i + 16) * V.load(v + i + 16)
-                    i += 32
-                }
-                while i + 16 <= k {
-                    acc0 += Self.widen(row + i) * V.load(v + i)
-                    i += 16
-                }
-                var sum = (acc0 + acc1).sum()
-                while i < k {
-                    sum += FloatConversion.float(bfloat16Bits: row[i]) * v[i]
-                    i += 1
-                }
-                out[j * ldc + r] = sum
+            var acc0 = V.Vector(), acc1 = V.Vector()
+            var i = 0
+            while i + 32 <= k {
+                acc0 += Self.widen(row + i) * V.load(x + i)
+                acc1 += Self.widen(row + i + 16) * V.load(x + i + 16)
+                i += 32
             }
+            while i + 16 <= k {
+                acc0 += Self.widen(row + i) * V.load(x + i)
+                i += 16
+            }
+            var sum = (acc0 + acc1).sum()
+            while i < k {
+                sum += FloatConversion.float(bfloat16Bits: row[i]) * x[i]
+                i += 1
+            }
+            out[r] = sum
         }
     }
 
     /// out[n, rowRange] (rows `ldc` apart) = x[n, columns] · W[rowRange]ᵀ: tiles of W widened to F32, then sgemm
-    /// (a prefill reads each weight once for all n prompt tokens).
+    /// (a prefill, or a pass over several decoding requests, reads each weight once for all n rows).
     func multiply(matrix x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
                   rows rowRange: Range<Int>) {
-        let tileRows = 64, k = columns
+        let tileRows = GenerationModel.tileRows, k = columns
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * k)
         defer { tile.deallocate() }
         var start = rowRange.lowerBound
         while start < rowRange.upperBound {
             let count = min(tileRows, rowRange.upperBound - start)
-            for i in 0..<(count * k) { tile[i] = FloatConversion.float(bfloat16Bits: data[start * k + i]) }
-            GEMM.sgemm(transB: true, m: n, n: count, k: k, a: x, lda: k, b: tile, ldb: k, c: out + start, ldc: ldc)
+            widen(rows: start..<(start + count), into: tile)
+            GenerationModel.multiply(weight: tile, rows: count, columns: k, x: x, n: n, into: out + start, ldc: ldc)
             start += count
         }
+    }
+
+    /// Rows `rows` as F32 into `tile` [rows.count, columns].
+    private func widen(rows: Range<Int>, into tile: UnsafeMutablePointer<Float>) {
+        let k = columns, from = data + rows.lowerBound * k
+        for i in 0..<(rows.count * k) { tile[i] = FloatConversion.float(bfloat16Bits: from[i]) }
     }
 
     /// 16 BF16 values as F32: the bits shifted into the upper half.

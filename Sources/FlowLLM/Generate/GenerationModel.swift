@@ -75,8 +75,6 @@ public final class GenerationModel: Sendable {
             if let bfloat16 {
                 if n == 1 {
                     bfloat16.multiply(vector: x, into: out, rows: cols)
-                } else if n <= Self.fewRows {
-                    bfloat16.multiply(vectors: x, n: n, into: out, ldc: ldc, rows: cols)
                 } else {
                     bfloat16.multiply(matrix: x, n: n, into: out, ldc: ldc, rows: cols)
                 }
@@ -86,48 +84,29 @@ public final class GenerationModel: Sendable {
             if n == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(inFeatures), 1, w, Int32(inFeatures),
                             x, 1, 0, out + cols.lowerBound, 1)
-            } else if n <= Self.fewRows {
-                Self.multiply(weight: weight, columns: inFeatures, vectors: x, n: n, into: out, ldc: ldc, rows: cols)
             } else {
-                GEMM.sgemm(transB: true, m: n, n: cols.count, k: inFeatures, a: x, lda: inFeatures, b: w, ldb: inFeatures,
-                           c: out + cols.lowerBound, ldc: ldc)
+                Self.multiply(weight: w, rows: cols.count, columns: inFeatures, x: x, n: n, into: out + cols.lowerBound, ldc: ldc)
             }
         }
     }
 
-    /// Up to this many rows (a batch of decoding requests), each weight row is multiplied with every input while it
-    /// sits in cache: sgemm would first copy (pack) the whole weight matrix, tripling the memory traffic of a pass
-    /// that is bound by it.
-    static let fewRows = 16
-
-    /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r in `rowRange`, j < n, W [rows, columns] in F32: each weight row
-    /// is read from memory once for all n inputs.
-    static func multiply(weight: UnsafePointer<Float>, columns k: Int, vectors x: UnsafePointer<Float>, n: Int,
-                         into out: UnsafeMutablePointer<Float>, ldc: Int, rows rowRange: Range<Int>) {
-        typealias V = VectorMath
-        for r in rowRange {
-            let row = weight + r * k
-            for j in 0..<n {
-                let v = x + j * k
-                var acc0 = V.Vector(), acc1 = V.Vector(), i = 0
-                while i + 32 <= k {
-                    acc0 += V.load(row + i) * V.load(v + i)
-                    acc1 += V.load(row + i + 16) * V.load(v + i + 16)
-                    i += 32
-                }
-                while i + 16 <= k {
-                    acc0 += V.load(row + i) * V.load(v + i)
-                    i += 16
-                }
-                var sum = (acc0 + acc1).sum()
-                while i < k {
-                    sum += row[i] * v[i]
-                    i += 1
-                }
-                out[j * ldc + r] = sum
-            }
+    /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r < rows, j < n, W [rows, columns]: column-major sgemms with
+    /// the weights as their long side, `tileRows` rows at a time. OpenBLAS's kernels are blocked for a long M and a
+    /// short N; row-major (x · Wᵀ) the few rows of a decoding batch would be M and leave most of each block idle,
+    /// and over the whole matrix at once a short N ran slower than tile by tile (measured on the ~100M model).
+    static func multiply(weight: UnsafePointer<Float>, rows: Int, columns k: Int, x: UnsafePointer<Float>, n: Int,
+                         into out: UnsafeMutablePointer<Float>, ldc: Int) {
+        var start = 0
+        while start < rows {
+            let count = min(tileRows, rows - start)
+            cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k), 1, weight + start * k,
+                        Int32(k), x, Int32(k), 0, out + start, Int32(ldc))
+            start += count
         }
     }
+
+    /// Weight rows per sgemm in `multiply(weight:…)` (and per widened BF16 tile).
+    static let tileRows = 64
 
     /// Multiply-adds below this stay on one thread (measured: splitting a 128×352 product costs more than it saves).
     static let parallelThreshold = 1 << 18
