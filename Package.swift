@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // No traits: the server needs neither swift-configuration nor the full-Foundation extras.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -43,10 +47,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // The OpenAI-compatible HTTP server over FlowLLM's generation (`flow llm serve`).
+        .target(
+            name: "FlowServe",
+            dependencies: [
+                "FlowLLM", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "flow",
             dependencies: [
-                "FlowEngine", "FlowLLM",
+                "FlowEngine", "FlowLLM", "FlowServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .target(name: "FlowTesting", dependencies: ["FlowEngine", "CProcessSupport"]),
@@ -56,5 +69,6 @@ let package = Package(
             name: "FlowLLMTests", dependencies: ["FlowLLM"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FlowCLITests", dependencies: ["FlowEngine", "FlowTesting"]),
+        .testTarget(name: "FlowServeTests", dependencies: ["FlowServe", "FlowLLM"], exclude: ["openai_client_check.py"]),
     ]
 )

@@ -6,7 +6,9 @@ import Foundation
 
 struct LLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.", subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self, EvalCommand.self])
+        commandName: "llm", abstract: "Run a built-in fine-tuning step alone.",
+        subcommands: [Tokenize.self, PreprocessCommand.self, TrainCommand.self, MergeCommand.self, GenerateCommand.self,
+                      EvalCommand.self, ServeCommand.self])
 
     struct Tokenize: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

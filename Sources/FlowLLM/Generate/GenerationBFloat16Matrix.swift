@@ -53,19 +53,25 @@ final class GenerationBFloat16Matrix: @unchecked Sendable {
     }
 
     /// out[n, rowRange] (rows `ldc` apart) = x[n, columns] · W[rowRange]ᵀ: tiles of W widened to F32, then sgemm
-    /// (a prefill reads each weight once for all n prompt tokens).
+    /// (a prefill, or a pass over several decoding requests, reads each weight once for all n rows).
     func multiply(matrix x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldc: Int,
                   rows rowRange: Range<Int>) {
-        let tileRows = 64, k = columns
+        let tileRows = GenerationModel.tileRows, k = columns
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * k)
         defer { tile.deallocate() }
         var start = rowRange.lowerBound
         while start < rowRange.upperBound {
             let count = min(tileRows, rowRange.upperBound - start)
-            for i in 0..<(count * k) { tile[i] = FloatConversion.float(bfloat16Bits: data[start * k + i]) }
-            GEMM.sgemm(transB: true, m: n, n: count, k: k, a: x, lda: k, b: tile, ldb: k, c: out + start, ldc: ldc)
+            widen(rows: start..<(start + count), into: tile)
+            GenerationModel.multiply(weight: tile, rows: count, columns: k, x: x, n: n, into: out + start, ldc: ldc)
             start += count
         }
+    }
+
+    /// Rows `rows` as F32 into `tile` [rows.count, columns].
+    private func widen(rows: Range<Int>, into tile: UnsafeMutablePointer<Float>) {
+        let k = columns, from = data + rows.lowerBound * k
+        for i in 0..<(rows.count * k) { tile[i] = FloatConversion.float(bfloat16Bits: from[i]) }
     }
 
     /// 16 BF16 values as F32: the bits shifted into the upper half.

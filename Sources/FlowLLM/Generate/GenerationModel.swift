@@ -89,11 +89,28 @@ public final class GenerationModel: Sendable {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(inFeatures), 1, w, Int32(inFeatures),
                             x, 1, 0, out + cols.lowerBound, 1)
             } else {
-                GEMM.sgemm(transB: true, m: n, n: cols.count, k: inFeatures, a: x, lda: inFeatures, b: w, ldb: inFeatures,
-                           c: out + cols.lowerBound, ldc: ldc)
+                Self.multiply(weight: w, rows: cols.count, columns: inFeatures, x: x, n: n, into: out + cols.lowerBound, ldc: ldc)
             }
         }
     }
+
+    /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r < rows, j < n, W [rows, columns]: column-major sgemms with
+    /// the weights as their long side, `tileRows` rows at a time. OpenBLAS's kernels are blocked for a long M and a
+    /// short N; row-major (x · Wᵀ) the few rows of a decoding batch would be M and leave most of each block idle,
+    /// and over the whole matrix at once a short N ran slower than tile by tile (measured on the ~100M model).
+    static func multiply(weight: UnsafePointer<Float>, rows: Int, columns k: Int, x: UnsafePointer<Float>, n: Int,
+                         into out: UnsafeMutablePointer<Float>, ldc: Int) {
+        var start = 0
+        while start < rows {
+            let count = min(tileRows, rows - start)
+            cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, Int32(count), Int32(n), Int32(k), 1, weight + start * k,
+                        Int32(k), x, Int32(k), 0, out + start, Int32(ldc))
+            start += count
+        }
+    }
+
+    /// Weight rows per sgemm in `multiply(weight:…)` (and per widened BF16 tile).
+    static let tileRows = 64
 
     /// Multiply-adds below this stay on one thread (measured: splitting a 128×352 product costs more than it saves).
     static let parallelThreshold = 1 << 18

@@ -1,8 +1,10 @@
 import Foundation
 
-/// One request's state over a shared `GenerationModel`: the key/value cache and every scratch buffer, allocated
-/// up front so decoding allocates nothing per token. Sessions are independent, so several run concurrently
-/// (one thread each) over the same model; a single session is not thread-safe.
+/// One request's state over a shared `GenerationModel`: the key/value cache and every scratch buffer. The cache
+/// grows by doubling as tokens arrive, up to `capacity` (a request allowed the whole context pays only for what it
+/// uses), so a decode step allocates nothing but the occasional doubling. Sessions are independent, so several run
+/// concurrently (one thread each) over the same model, or advance together in one pass of a `GenerationBatch`; a
+/// single session is not thread-safe.
 public final class GenerationSession {
     /// The model this session runs.
     public let model: GenerationModel
@@ -13,31 +15,49 @@ public final class GenerationSession {
     /// The logits [vocab] for the token after the last one appended.
     public let logits: Tensor
 
-    let keys: [Tensor]    // per layer [capacity, Hkv*hd], rotated
-    let values: [Tensor]  // per layer [capacity, Hkv*hd]
-    let scores: Tensor    // [Hq, capacity] attention scores, one row per query head
+    private(set) var keys: [Tensor]    // per layer [allocated, Hkv*hd], rotated
+    private(set) var values: [Tensor]  // per layer [allocated, Hkv*hd]
+    private(set) var scores: Tensor    // [Hq, allocated] attention scores, one row per query head
+    /// Token rows the cache has room for now (≤ capacity).
+    private(set) var allocated: Int
     let rope: LlamaRoPETable
-    var positions: [Int32] = []
-    private var single: [Int32] = [0]  // reused by append(token:) so decoding allocates no array per token
-    var rows = 0
-    var x = Tensor(zeros: [0]), normed = Tensor(zeros: [0]), qkv = Tensor(zeros: [0]), attention = Tensor(zeros: [0])
-    var projected = Tensor(zeros: [0]), gateUp = Tensor(zeros: [0]), hidden = Tensor(zeros: [0])
-    var loraScratch = Tensor(zeros: [0])
+    let scratch: GenerationScratch
 
-    /// A session whose cache holds `capacity` tokens.
+    /// Rows a new cache starts with.
+    static let initialRows = 256
+
+    /// A session whose cache holds up to `capacity` tokens.
     public init(model: GenerationModel, capacity: Int) {
         let c = model.config
         self.model = model
         let capacity = max(1, capacity)
         self.capacity = capacity
-        keys = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [capacity, c.keyValueWidth]) }
-        values = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [capacity, c.keyValueWidth]) }
-        scores = Tensor(zeros: [c.numAttentionHeads, capacity])
+        let rows = min(capacity, Self.initialRows)
+        allocated = rows
+        keys = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [rows, c.keyValueWidth]) }
+        values = (0..<c.numHiddenLayers).map { _ in Tensor(zeros: [rows, c.keyValueWidth]) }
+        scores = Tensor(zeros: [c.numAttentionHeads, rows])
         logits = Tensor(zeros: [c.vocabSize])
         rope = LlamaRoPETable(config: c)
-        rope.ensure(positions: capacity)
-        positions.reserveCapacity(capacity)
-        reserveRows(1)
+        rope.ensure(positions: rows)
+        scratch = GenerationScratch(model: model)
+    }
+
+    /// Makes room for `n` tokens in all (at most `capacity`, which `checkAppending` guards), keeping the cached ones.
+    func reserve(_ n: Int) {
+        guard n > allocated else { return }
+        let c = model.config, kvw = c.keyValueWidth
+        let rows = min(capacity, max(n, 2 * allocated))
+        func grown(_ old: Tensor) -> Tensor {
+            let t = Tensor(zeros: [rows, kvw])
+            t.data.update(from: old.data, count: count * kvw)
+            return t
+        }
+        keys = keys.map(grown)
+        values = values.map(grown)
+        scores = Tensor(zeros: [c.numAttentionHeads, rows])
+        rope.ensure(positions: rows)
+        allocated = rows
     }
 
     /// Forgets the cached tokens so the session can serve another request.
@@ -48,6 +68,18 @@ public final class GenerationSession {
     /// OpenBLAS is held at one thread meanwhile (the model splits its own work); that setting is process-wide, so
     /// concurrent sessions may briefly see it restored, which changes speed, never results.
     public func append(_ tokens: [Int32]) throws {
+        try checkAppending(tokens[...])
+        let segments = [GenerationSegment(session: self, tokens: tokens[...])]
+        model.threads.withSingleThreadedBLAS { model.forward(segments, scratch: scratch) }
+    }
+
+    /// Runs one decoded token (the same as `append([token])`).
+    public func append(token: Int32) throws {
+        try append([token])
+    }
+
+    /// Throws unless `tokens` is non-empty, fits in the cache and lies inside the vocabulary.
+    func checkAppending(_ tokens: ArraySlice<Int32>) throws {
         guard !tokens.isEmpty else { throw GenerationError("append: no tokens given; a prompt needs at least one token") }
         guard count + tokens.count <= capacity else {
             throw GenerationError("the session holds \(capacity) tokens and already has \(count); \(tokens.count) more do not fit (lower max_tokens or shorten the prompt)")
@@ -56,28 +88,5 @@ public final class GenerationSession {
         for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
             throw GenerationError("token id \(t) at position \(i) is outside the vocabulary (vocab_size \(vocab)); does the tokenizer match the model?")
         }
-        model.threads.withSingleThreadedBLAS { forward(tokens) }
-    }
-
-    /// Runs one decoded token (the same as `append([token])`, without allocating).
-    public func append(token: Int32) throws {
-        single[0] = token
-        try append(single)
-    }
-
-    /// Makes the per-row scratch hold `n` rows (grows once, at prefill).
-    func reserveRows(_ n: Int) {
-        guard n > rows else { return }
-        let c = model.config
-        let d = c.hiddenSize, f = c.queryWidth + 2 * c.keyValueWidth
-        x = Tensor(zeros: [n, d])
-        normed = Tensor(zeros: [n, max(d, c.intermediateSize)])
-        qkv = Tensor(zeros: [n, f])
-        attention = Tensor(zeros: [n, c.queryWidth])
-        projected = Tensor(zeros: [n, d])
-        gateUp = Tensor(zeros: [n, 2 * c.intermediateSize])
-        hidden = Tensor(zeros: [n, c.intermediateSize])
-        loraScratch = Tensor(zeros: [n, max(model.adapterRank, 1)])
-        rows = n
     }
 }

@@ -52,62 +52,14 @@ public final class TextGenerator: Sendable {
 
     private func generate(promptIDs: [Int32], options: GenerationOptions, startedAt start: UInt64,
                           onToken: ((GeneratedToken) -> Bool)?) throws -> Generation {
-        try options.validate()
-        guard !promptIDs.isEmpty else {
-            throw GenerationError("the prompt encodes to no tokens; give a non-empty prompt or set addSpecialTokens to add BOS")
+        let stream = try GenerationStream(generator: self, promptIDs: promptIDs, options: options, startedAt: start)
+        guard stream.finishReason == nil else { return stream.generation }
+        try stream.prefill()  // one batched pass over the prompt
+        while true {
+            let token = stream.sampleNext()
+            if let onToken, !onToken(token) { stream.cancel() }
+            if stream.finishReason != nil { return stream.generation }
+            try stream.session.append(token: token.id)
         }
-        var result = Generation(text: "", tokenIDs: [], finishReason: .length, promptTokens: promptIDs.count,
-                                completionTokens: 0,
-                                timings: GenerationTimings(timeToFirstToken: 0, decodeSeconds: 0, decodeTokensPerSecond: 0))
-        guard options.maxTokens > 0 else { return result }
-        let session = GenerationSession(model: model, capacity: promptIDs.count + options.maxTokens)
-        var sampler = TokenSampler(options: options)
-        var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer)
-        var matcher = StopSequenceMatcher(stops: options.stop)
-        let endIDs = eosTokenIDs + options.stopTokenIDs
-        var text = "", firstTokenAt = start
-        try session.append(promptIDs)  // the prefill: one batched pass over the prompt
-        result.tokenIDs.reserveCapacity(options.maxTokens)
-
-        loop: while true {
-            let id = sampler.next(session.logits.data, count: model.config.vocabSize)
-            if result.tokenIDs.isEmpty { firstTokenAt = DispatchTime.now().uptimeNanoseconds }
-            result.tokenIDs.append(id)
-            var released = "", reason: GenerationFinishReason?
-            if endIDs.contains(id) {
-                reason = .eos
-            } else {
-                switch matcher.append(detokenizer.append(id)) {
-                case .release(let piece): released = piece
-                case .stopped(let piece): released = piece; reason = .stop
-                }
-            }
-            if reason == nil && result.tokenIDs.count == options.maxTokens { reason = .length }
-            if let reason, reason != .stop {
-                // Ending for another reason: release what was held back for a possible stop or character.
-                switch matcher.append(detokenizer.flush()) {
-                case .release(let piece): released += piece + matcher.flush()
-                case .stopped(let piece): released += piece
-                }
-            }
-            text += released
-            let index = result.tokenIDs.count - 1
-            if let onToken, !onToken(GeneratedToken(id: id, text: released, index: index)), reason == nil {
-                reason = .cancelled
-            }
-            if let reason {
-                result.finishReason = reason
-                break loop
-            }
-            try session.append(token: id)
-        }
-        let end = DispatchTime.now().uptimeNanoseconds
-        result.text = text
-        result.completionTokens = result.tokenIDs.count
-        let decodeSeconds = Double(end - firstTokenAt) / 1e9
-        result.timings = GenerationTimings(
-            timeToFirstToken: Double(firstTokenAt - start) / 1e9, decodeSeconds: decodeSeconds,
-            decodeTokensPerSecond: result.tokenIDs.count > 1 && decodeSeconds > 0 ? Double(result.tokenIDs.count - 1) / decodeSeconds : 0)
-        return result
     }
 }
