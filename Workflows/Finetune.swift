@@ -9,7 +9,8 @@
 // trained on the base, merged into it, and the merged model and the untrained base are scored on the held-out
 // rows and on a sample of the trained ones. `flow run serve` serves the merged model.
 //
-// Quick run (what CI runs): flow run --pretrain Workflows/configs/quick-pretrain.yml --config Workflows/configs/quick.yml
+// Quick run (for CI): flow run --pretrain Workflows/configs/quick-pretrain.yml --config Workflows/configs/quick.yml \
+//     --eval-sample 4
 import FlowKit
 import FlowLLM
 import Foundation
