@@ -7,7 +7,8 @@ import Testing
 /// model with eval metrics, then everything a user does next: look at the run, its report, the prepared data,
 /// a fully cached re-run, and a merge-only re-run.
 @Suite("the default workflow end to end") struct FinetuneEndToEndTests {
-    let quick = ["--pretrain", "Workflows/configs/quick-pretrain.yml", "--config", "Workflows/configs/quick.yml"]
+    let quick = ["--pretrain", "Workflows/configs/quick-pretrain.yml", "--config", "Workflows/configs/quick.yml",
+                 "--eval-sample", "4"]
 
     func metric(_ records: [MetricRecord], step: String, name: String) -> [MetricRecord] {
         records.filter { $0.step == step && $0.name == name }
@@ -27,14 +28,16 @@ import Testing
         }
         #expect(steps["serve"] == nil, "serve is not in the default target")
 
-        // The training loss falls, for the pretraining and the fine-tuning.
+        // The training loss falls, for the pretraining and the fine-tuning: the mean of the last quarter of the
+        // logged losses is below the mean of the first quarter (single steps are noisy at the quick batch size).
         let metrics = try db.metrics(of: tag)
         for step in ["pretrain", "train"] {
-            let loss = metric(metrics, step: step, name: "loss").sorted { ($0.x ?? 0) < ($1.x ?? 0) }
-            #expect(loss.count >= 2, "\(step) recorded its loss")
-            if let firstLoss = loss.first?.value, let lastLoss = loss.last?.value {
-                #expect(lastLoss < firstLoss, "\(step): loss \(firstLoss) → \(lastLoss)")
-            }
+            let loss = metric(metrics, step: step, name: "loss").sorted { ($0.x ?? 0) < ($1.x ?? 0) }.map(\.value)
+            #expect(loss.count >= 4, "\(step) recorded its loss: \(loss)")
+            let quarter = max(1, loss.count / 4)
+            let early = loss.prefix(quarter).reduce(0, +) / Double(quarter)
+            let late = loss.suffix(quarter).reduce(0, +) / Double(quarter)
+            #expect(late < early, "\(step): loss \(loss)")
         }
         // The eval steps' scores are run metrics and the closing summary shows them.
         for step in ["eval", "eval-base"] {
