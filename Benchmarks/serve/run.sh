@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serving benchmark (docs/benchmarks-serve.md): `flow llm serve` (release) and its GenerationScheduler in process,
-# one stream and 8 concurrent streams, against transformers `generate` (one stream; a batch of 8), same random
+# one stream and 8 concurrent streams, the cost of one batched pass over 1-16 requests, against transformers `generate` (one stream; a batch of 8), same random
 # weights. Usage (repository root):
 #   Benchmarks/serve/run.sh [tiny|100m ...]        (default: tiny 100m)
 # Needs /work/venv-torch (torch 2.15, transformers 5.23) or PYTHON=... pointing at one; THREADS (default 2),
@@ -19,8 +19,10 @@ swift build -c release --product FlowRuntime --scratch-path "$BUILD" >/dev/null
 LIB="$BUILD/release"
 # The clang module maps SwiftPM passed when compiling FlowLLM (COpenBLAS, Crypto's C shims, ...).
 MAPS=$(grep -o '"-fmodule-map-file=[^"]*"' "$LIB/description.json" | tr -d '"' | sort -u | sed 's/^/-Xcc /' | tr '\n' ' ')
-swiftc -O -o "$WORK/serve-benchmark" Benchmarks/serve/main.swift \
-    -I "$LIB/Modules" -L "$LIB" -lFlowRuntime -Xlinker -rpath -Xlinker "$(pwd)/$LIB" $MAPS 2>&1 | grep -v warning || true
+for harness in main:serve-benchmark batch_pass:batch-pass-benchmark; do
+    swiftc -O -o "$WORK/${harness#*:}" "Benchmarks/serve/${harness%%:*}.swift" \
+        -I "$LIB/Modules" -L "$LIB" -lFlowRuntime -Xlinker -rpath -Xlinker "$(pwd)/$LIB" $MAPS 2>&1 | grep -v warning || true
+done
 
 for s in ${@:-tiny 100m}; do
     echo "== $s, $THREADS threads, $TOKENS new tokens after the first"
@@ -31,6 +33,7 @@ for s in ${@:-tiny 100m}; do
     served="$WORK/$s-served"
     python3 Benchmarks/serve/prepare_model.py "$WORK/$s" "$served"
     for precision in float32 bfloat16; do
+        OPENBLAS_NUM_THREADS=$THREADS "$WORK/batch-pass-benchmark" "$served" "$precision" | sed "s/^/flow passes: /"
         OPENBLAS_NUM_THREADS=$THREADS "$WORK/serve-benchmark" "$served" "$TOKENS" 3 "$precision" | sed "s/^/flow scheduler, in process: /"
         OPENBLAS_NUM_THREADS=$THREADS "$LIB/flow" llm serve --model "$served" --port 0 --precision "$precision" >"$WORK/serve.out" 2>&1 &
         pid=$!

@@ -25,19 +25,10 @@ import Testing
     @Test func servesUntilSIGTERMThenFinishesTheRequestInFlightAndExitsZero() async throws {
         let project = try TemporaryProject("serve")
         let model = try Self.modelFolder(in: project)
-        let process = Process()
-        process.executableURL = TemporaryProject.flowExecutable
-        process.arguments = ["llm", "serve", "--model", model.path, "--port", "0", "--api-key-env", "FLOW_TEST_SERVE_KEY"]
-        process.environment = ProcessInfo.processInfo.environment.merging(["FLOW_TEST_SERVE_KEY": "sk-serve-test"]) { $1 }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let exited = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        let announced = URLAnnouncement(output.fileHandleForReading)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let url = try #require(await announced.url(), "flow llm serve printed no URL")
+        let server = try await ServeProcess(["--model", model.path, "--api-key-env", "FLOW_TEST_SERVE_KEY"],
+                                            environment: ["FLOW_TEST_SERVE_KEY": "sk-serve-test"])
+        defer { server.stop() }
+        let url = server.url
         #expect(url.host == "127.0.0.1")
         #expect(url.port != 8000 && url.port != 0)
 
@@ -55,14 +46,11 @@ import Testing
             "model": "merged", "prompt": "Once upon a time", "max_tokens": 200, "temperature": 0, "stream": true,
         ])
         // SIGTERM as soon as the stream has started: the stream still ends properly and the server exits 0
-        let stream = StreamedBody { kill(process.processIdentifier, SIGTERM) }
-        let body = await stream.run(request)
+        let body = await StreamedBody { kill(server.process.processIdentifier, SIGTERM) }.run(request)
         let text = String(decoding: body, as: UTF8.self)
         #expect(text.contains("data: {\"choices\""))
         #expect(text.hasSuffix("data: [DONE]\n\n"), "the stream in flight was cut: \(text.suffix(200))")
-        var statuses = exited.stream.makeAsyncIterator()
-        let status = await statuses.next()
-        #expect(status == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(await server.exitStatus() == 0)
     }
 
     @Test func aGenerationStillRunningAfterTheGracePeriodIsEndedAndItsStreamClosed() async throws {
@@ -73,32 +61,21 @@ import Testing
         var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
         config["max_position_embeddings"] = 200_000
         try JSONSerialization.data(withJSONObject: config).write(to: configURL)
-        let process = Process()
-        process.executableURL = TemporaryProject.flowExecutable
-        process.arguments = ["llm", "serve", "--model", model.path, "--port", "0", "--shutdown-grace", "0.5"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let exited = AsyncStream.makeStream(of: Int32.self)
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        let announced = URLAnnouncement(output.fileHandleForReading)
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        let url = try #require(await announced.url(), "flow llm serve printed no URL")
-        var request = URLRequest(url: url.appendingPathComponent("v1/completions"))
+        let server = try await ServeProcess(["--model", model.path, "--shutdown-grace", "0.5"])
+        defer { server.stop() }
+        var request = URLRequest(url: server.url.appendingPathComponent("v1/completions"))
         request.httpMethod = "POST"
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.httpBody = try JSONSerialization.data(withJSONObject: [
             "model": "merged", "prompt": "Once", "max_tokens": 150_000, "temperature": 0, "stream": true,
         ])
-        let body = await StreamedBody { kill(process.processIdentifier, SIGTERM) }.run(request)
+        let body = await StreamedBody { kill(server.process.processIdentifier, SIGTERM) }.run(request)
         let events = String(decoding: body, as: UTF8.self).components(separatedBy: "\n\n").filter { $0.hasPrefix("data: ") }
         #expect(events.last == "data: [DONE]")
         let last = events.dropLast().last.map { Data($0.dropFirst("data: ".count).utf8) } ?? Data()
         let choice = ((try? JSONSerialization.jsonObject(with: last) as? [String: Any])?["choices"] as? [[String: Any]])?.first
         #expect(choice?["finish_reason"] as? String == "stop")
-        var statuses = exited.stream.makeAsyncIterator()
-        #expect(await statuses.next() == 0)
+        #expect(await server.exitStatus() == 0)
     }
 
     @Test func aMissingAPIKeyVariableIsAConfigurationError() throws {
@@ -107,6 +84,45 @@ import Testing
         let result = try project.flow("llm", "serve", "--model", model.path, "--port", "0", "--api-key-env", "FLOW_TEST_NO_SUCH_KEY")
         #expect(result.status == 2)
         #expect(result.stderr.contains("FLOW_TEST_NO_SUCH_KEY"))
+    }
+}
+
+/// `flow llm serve --port 0 ARGUMENTS` running, with the URL it announced.
+final class ServeProcess: @unchecked Sendable {  // immutable after init
+    let process: Process
+    let url: URL
+    private let exited: AsyncStream<Int32>
+
+    init(_ arguments: [String], environment: [String: String] = [:]) async throws {
+        let process = Process()
+        process.executableURL = TemporaryProject.flowExecutable
+        process.arguments = ["llm", "serve", "--port", "0"] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let (exited, exit) = AsyncStream.makeStream(of: Int32.self)
+        process.terminationHandler = { exit.yield($0.terminationStatus) }
+        let announced = URLAnnouncement(output.fileHandleForReading)
+        try process.run()
+        guard let url = await announced.url() else {
+            process.terminate()
+            throw TestingError("flow llm serve printed no URL")
+        }
+        self.process = process
+        self.url = url
+        self.exited = exited
+    }
+
+    /// The exit status, once the process has ended.
+    func exitStatus() async -> Int32? {
+        var statuses = exited.makeAsyncIterator()
+        return await statuses.next()
+    }
+
+    /// Ends the process if it still runs (a failed test must not leave a server behind).
+    func stop() {
+        if process.isRunning { process.terminate() }
     }
 }
 

@@ -100,6 +100,17 @@ import Testing
         return (tokens, end)
     }
 
+    /// Waits for the first token of `events`, calls `interrupt`, and returns the generation the stream ends with.
+    static func end(_ events: AsyncStream<GenerationEvent>, afterItsFirstToken interrupt: () -> Void) async throws -> Generation {
+        var iterator = events.makeAsyncIterator()
+        guard case .token = await iterator.next() else { throw GenerationError("no first token") }
+        interrupt()
+        var last: GenerationEvent?
+        while let event = await iterator.next() { last = event }
+        guard case .finished(let generation) = last else { throw GenerationError("the request did not finish: \(String(describing: last))") }
+        return generation
+    }
+
     @Test func concurrentRequestsGiveWhatEachGivesAlone() async throws {
         let generator = try GenerationFixtures.generator(threads: 2)
         let scheduler = GenerationScheduler(generator: generator, maxActive: 3, prefillChunk: 5)
@@ -143,18 +154,7 @@ import Testing
         // far more tokens than could be generated before shutdown: the first runs, the second waits
         let first = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000)).events
         let second = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000)).events
-        var iterator = first.makeAsyncIterator()
-        guard case .token = await iterator.next() else {
-            Issue.record("no first token")
-            return
-        }
-        scheduler.shutdown()
-        var last: GenerationEvent?
-        while let event = await iterator.next() { last = event }
-        guard case .finished(let generation) = last else {
-            Issue.record("the running request did not finish: \(String(describing: last))")
-            return
-        }
+        let generation = try await Self.end(first, afterItsFirstToken: scheduler.shutdown)
         #expect(generation.finishReason == .cancelled)
         #expect(generation.completionTokens < 100_000)
         let (tokens, end) = await Self.collect(second)
@@ -174,18 +174,7 @@ import Testing
         let ids = generator.tokenizer.encode("The quick brown fox")
         let long = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 100_000))
         let short = try scheduler.submit(promptIDs: ids, options: GenerationOptions(maxTokens: 40))
-        var iterator = long.events.makeAsyncIterator()
-        guard case .token = await iterator.next() else {
-            Issue.record("no first token")
-            return
-        }
-        long.cancel()
-        var last: GenerationEvent?
-        while let event = await iterator.next() { last = event }
-        guard case .finished(let cancelled) = last else {
-            Issue.record("the cancelled request did not finish: \(String(describing: last))")
-            return
-        }
+        let cancelled = try await Self.end(long.events, afterItsFirstToken: long.cancel)
         #expect(cancelled.finishReason == .cancelled && cancelled.completionTokens < 100_000)
         let (_, end) = await Self.collect(short.events)
         guard case .finished(let other) = end.first else {

@@ -63,7 +63,11 @@ final class GenerationBFloat16Matrix: @unchecked Sendable {
         while start < rowRange.upperBound {
             let count = min(tileRows, rowRange.upperBound - start)
             widen(rows: start..<(start + count), into: tile)
-            GenerationModel.multiply(weight: tile, rows: count, columns: k, x: x, n: n, into: out + start, ldc: ldc)
+            if n <= GenerationModel.fewRows {
+                GenerationModel.multiply(weight: tile, rows: count, columns: k, x: x, n: n, into: out + start, ldc: ldc)
+            } else {
+                GEMM.sgemm(transB: true, m: n, n: count, k: k, a: x, lda: k, b: tile, ldb: k, c: out + start, ldc: ldc)
+            }
             start += count
         }
     }

@@ -88,11 +88,18 @@ public final class GenerationModel: Sendable {
             if n == 1 {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(cols.count), Int32(inFeatures), 1, w, Int32(inFeatures),
                             x, 1, 0, out + cols.lowerBound, 1)
-            } else {
+            } else if n <= Self.fewRows {
                 Self.multiply(weight: w, rows: cols.count, columns: inFeatures, x: x, n: n, into: out + cols.lowerBound, ldc: ldc)
+            } else {
+                GEMM.sgemm(transB: true, m: n, n: cols.count, k: inFeatures, a: x, lda: inFeatures, b: w, ldb: inFeatures,
+                           c: out + cols.lowerBound, ldc: ldc)
             }
         }
     }
+
+    /// Up to this many rows (a batch of decoding requests) go through `multiply(weight:…)`; more (a prompt) through a
+    /// row-major sgemm, whose kernels suit a long row count (each tile of `multiply` packs its inputs again).
+    static let fewRows = 16
 
     /// out[j, r] (rows `ldc` apart) = W[r]·x[j] for r < rows, j < n, W [rows, columns]: column-major sgemms with
     /// the weights as their long side, `tileRows` rows at a time. OpenBLAS's kernels are blocked for a long M and a
@@ -110,7 +117,7 @@ public final class GenerationModel: Sendable {
     }
 
     /// Weight rows per sgemm in `multiply(weight:…)` (and per widened BF16 tile).
-    static let tileRows = 64
+    static let tileRows = 128
 
     /// Multiply-adds below this stay on one thread (measured: splitting a 128×352 product costs more than it saves).
     static let parallelThreshold = 1 << 18
