@@ -38,6 +38,8 @@ public struct ContentStore: Sendable {
     /// the cheap verification; anything written to an object file changes its identity and gets it hashed again.
     /// `fsck` always re-hashes.
     public var verifiedObjects: StatCache?
+    /// Objects smaller than this are always hashed on read: cheaper than looking their identity up.
+    static let trustedObjectSize: Int64 = 1 << 20
     private var temporary: URL { directory.appendingPathComponent("tmp", isDirectory: true) }
 
     public init(directory: URL, verifiedObjects: StatCache? = nil) {
@@ -112,7 +114,7 @@ public struct ContentStore: Sendable {
             try publish(fd: dst, temporary: tmp, as: digest)
             // The object was hashed as it was written: reads may trust it while its file is unchanged.
             var written = stat()
-            if fstat(dst, &written) == 0 {
+            if total >= Self.trustedObjectSize, fstat(dst, &written) == 0 {
                 verifiedObjects?.remember(FileIdentity(path: url(for: digest).path, written), digest: digest, size: total)
             }
         }
@@ -207,7 +209,7 @@ public struct ContentStore: Sendable {
         guard dst >= 0 else { throw storeError("cannot create \(target.path): \(String(cString: strerror(errno)))") }
         defer { close(dst) }
         var st = stat()
-        let identity = fstat(src, &st) == 0 ? FileIdentity(path: path, st) : nil
+        let identity = fstat(src, &st) == 0 && Int64(st.st_size) >= Self.trustedObjectSize ? FileIdentity(path: path, st) : nil
         if let identity, let known = verifiedObjects?.digest(for: identity), known.0 == digest {
             if try fastCopy(src, dst, size: identity.size, path: target.path) { return }
         }
