@@ -189,7 +189,8 @@ extension RunCommand {
         let metrics = (try? session.database.metrics(of: tag)) ?? []
         var next: [(String, String)] = [("flow logs \(tag)", "what the steps printed"),
                                         ("flow runs show \(tag)", "steps, metrics and the loss curve")]
-        if !RunMetrics(metrics).lossCurves.isEmpty || !RunMetrics(metrics).scores.isEmpty {
+        let read = RunMetrics(metrics)
+        if !read.lossCurves.isEmpty || !read.scores.isEmpty {
             next.append(("flow report \(tag)", "an HTML page: config, provenance, curves, predictions"))
         }
         let ran = Set(plan.steps)

@@ -60,7 +60,8 @@ import Testing
         let tag = try p.lastTag()
         let log = try String(contentsOf: calls, encoding: .utf8)
         let run = "\(remoteRoot.path)/runs/\(tag)"
-        let configSum = try shell("cksum < \(p.root.path)/Workflows/configs/axolotl/mistral.yml")
+        let configSum = try p.run("/bin/sh", ["-c", "cksum < Workflows/configs/axolotl/mistral.yml"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(log.contains("python -m axolotl.cli.preprocess config.yml --dataset_prepared_path=\(run)/preprocess/a1/outputs/prepared\n"), "\(log)")
         #expect(log.contains("""
             accelerate launch --num_processes 2 --num_machines 1 --mixed_precision no --dynamo_backend no \
@@ -78,17 +79,5 @@ import Testing
         let pre = try p.flow("run", "--workflow", "axolotl-remote", "--host", "gpu-box", "--preproc-only")
         #expect(pre.status == 0, "\(pre.stderr)")
         #expect(try p.flow("volume", "get", "last_run_prepared/data.arrow", "-").stdout == "prepared\n")
-    }
-
-    private func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

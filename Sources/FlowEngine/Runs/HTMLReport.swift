@@ -112,10 +112,8 @@ public struct HTMLReport {
 
     /// A line chart of one step's curves: train loss as a line, eval loss as dots, axes labelled with the ranges.
     static func svg(_ curves: [RunMetrics.Curve], width: Double = 640, height: Double = 280) -> String {
-        let all = curves.flatMap(\.points)
-        let (x0, x1) = (all.map(\.x).min()!, all.map(\.x).max()!)
-        var (y0, y1) = (all.map(\.y).min()!, all.map(\.y).max()!)
-        if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
+        guard let bounds = RunMetrics.bounds(curves) else { return "" }
+        let (x0, x1, y0, y1) = (bounds.x.lowerBound, bounds.x.upperBound, bounds.y.lowerBound, bounds.y.upperBound)
         let (left, right, top, bottom) = (56.0, 12.0, 12.0, 36.0)
         func px(_ x: Double) -> Double { left + (x1 > x0 ? (x - x0) / (x1 - x0) : 0) * (width - left - right) }
         func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * (height - top - bottom) }

@@ -71,6 +71,21 @@ public struct RunMetrics: Sendable {
         }
     }
 
+    /// Scores by step, then each training step's final loss: what `flow runs show` and a run's summary print.
+    public func summaryLines() -> [String] {
+        scoreLines() + finalLoss.keys.sorted().map { "\($0): final loss \(Self.format(finalLoss[$0]!))" }
+    }
+
+    /// The ranges every curve's points lie in; a flat y range is widened by 0.5 each way so it can be drawn.
+    static func bounds(_ curves: [Curve]) -> (x: ClosedRange<Double>, y: ClosedRange<Double>)? {
+        let all = curves.flatMap(\.points)
+        guard let x0 = all.map(\.x).min(), let x1 = all.map(\.x).max(),
+            var y0 = all.map(\.y).min(), var y1 = all.map(\.y).max()
+        else { return nil }
+        if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
+        return (x0...x1, y0...y1)
+    }
+
     /// A metric value with four significant digits.
     public static func format(_ value: Double) -> String {
         if value == value.rounded(), abs(value) < 1e9 { return String(Int(value)) }
@@ -83,12 +98,8 @@ public enum TerminalChart {
     /// Draws the curves on one grid: train losses with `•`, eval losses with `◆`; a y axis with the range, an x axis
     /// with the first and last optimizer step, and a legend. Empty when there is nothing to draw.
     public static func draw(_ curves: [RunMetrics.Curve], width: Int = 60, height: Int = 12) -> String {
-        let all = curves.flatMap(\.points)
-        guard !all.isEmpty, width >= 10, height >= 3 else { return "" }
-        let xs = all.map(\.x), ys = all.map(\.y)
-        let (x0, x1) = (xs.min()!, xs.max()!)
-        var (y0, y1) = (ys.min()!, ys.max()!)
-        if y1 - y0 < 1e-12 { y0 -= 0.5; y1 += 0.5 }
+        guard width >= 10, height >= 3, let bounds = RunMetrics.bounds(curves) else { return "" }
+        let (x0, x1, y0, y1) = (bounds.x.lowerBound, bounds.x.upperBound, bounds.y.lowerBound, bounds.y.upperBound)
         var grid = Array(repeating: Array(repeating: Character(" "), count: width), count: height)
         func column(_ x: Double) -> Int { x1 > x0 ? Int(((x - x0) / (x1 - x0) * Double(width - 1)).rounded()) : 0 }
         func row(_ y: Double) -> Int { height - 1 - Int(((y - y0) / (y1 - y0) * Double(height - 1)).rounded()) }

@@ -96,10 +96,9 @@ public enum RunReport {
                 .joined(separator: "\n")
         }
         let read = RunMetrics(metrics)
-        if !read.scores.isEmpty || !read.finalLoss.isEmpty {
-            out += "\n\nmetrics:\n"
-            out += (read.scoreLines() + read.finalLoss.keys.sorted().map { "\($0): final loss \(RunMetrics.format(read.finalLoss[$0]!))" })
-                .map { "  " + $0 }.joined(separator: "\n")
+        let lines = read.summaryLines()
+        if !lines.isEmpty {
+            out += "\n\nmetrics:\n" + lines.map { "  " + $0 }.joined(separator: "\n")
         }
         if !read.lossCurves.isEmpty {
             out += "\n\nloss:\n" + TerminalChart.draw(read.lossCurves)
@@ -120,11 +119,7 @@ extension RunReport {
         let seconds = run.finishedAt.map { $0 - run.createdAt }
         var lines = ["run \(run.status.rawValue) \(run.tag) in \(duration(seconds)): \(ran) ran, \(cached) cached"
             + (failed.isEmpty ? "" : ", failed: \(failed.joined(separator: ", "))")]
-        let read = RunMetrics(metrics)
-        for line in read.scoreLines() { lines.append("  " + line) }
-        for step in read.finalLoss.keys.sorted() {
-            lines.append("  \(step): final loss \(RunMetrics.format(read.finalLoss[step]!))")
-        }
+        lines += RunMetrics(metrics).summaryLines().map { "  " + $0 }
         if !next.isEmpty {
             lines.append("next:")
             let width = next.map(\.0.count).max() ?? 0
