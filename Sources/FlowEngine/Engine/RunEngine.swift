@@ -9,6 +9,8 @@ public final class RunEngine: @unchecked Sendable {
     public let logs: LogStore
     /// CPU slots steps share; a step takes `cpu` slots (default 1).
     public let slots: Int
+    /// The content store of this project.
+    public let store: ContentStore
 
     private let lock = NSLock()
     private var running: [String: any StepStoppable] = [:]
@@ -21,10 +23,12 @@ public final class RunEngine: @unchecked Sendable {
         self.logs = LogStore(directory: project.logsDirectory)
         let env = ProcessInfo.processInfo.environment["FLOW_JOBS"].flatMap(Int.init)
         self.slots = max(1, slots ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.store = ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"),
+                                  verifiedObjects: database)
     }
 
     /// The machine's memory, which steps' `memory` requests share.
-    public static var physicalMemoryMiB: Int { Int(ProcessInfo.processInfo.physicalMemory / (1 << 20)) }
+    public static let physicalMemoryMiB = Int(ProcessInfo.processInfo.physicalMemory / (1 << 20))
 
     /// Records a new run of `plan` under `tag`, with the process that supervises it.
     public func register(_ plan: RunPlan, tag: String, supervisor: Int32?) throws {
@@ -111,18 +115,39 @@ public final class RunEngine: @unchecked Sendable {
         }
         let memory: (String) -> Int = { name in min(Self.physicalMemoryMiB, plan.graph.step(name)?.attributes.memoryMiB ?? 0) }
 
+        // Waiting steps become ready when every planned dependency has succeeded (or was cached); ready steps start
+        // in plan order as slots, memory and GPUs allow. Each finish touches only its dependents.
+        let order = Dictionary(uniqueKeysWithValues: plan.steps.enumerated().map { ($1, $0) })
+        var unmet: [String: Int] = [:]
+        var ready: [Int] = []
+        for (i, name) in plan.steps.enumerated() {
+            let n = Set(plan.graph.dependencies[name, default: []]).filter { order[$0] != nil }.count
+            unmet[name] = n
+            if n == 0 { ready.append(i) }
+        }
+
         await withTaskGroup(of: (String, StepOutcome).self) { group in
             func startReady() {
-                for name in plan.steps where status[name] == .waiting {
-                    if Task.isCancelled || isStopping { break }
-                    let deps = plan.graph.dependencies[name, default: []].filter { status[$0] != nil }
-                    guard deps.allSatisfy({ status[$0] == .succeeded || status[$0] == .cached }) else { continue }
+                var kept: [Int] = []
+                for (k, i) in ready.enumerated() {
+                    if free == 0 || Task.isCancelled || isStopping {
+                        kept += ready[k...]
+                        break
+                    }
+                    let name = plan.steps[i]
+                    guard status[name] == .waiting else { continue }
                     let need = cost(name), mem = memory(name)
-                    guard need <= free, mem <= freeMemory else { continue }
+                    guard need <= free, mem <= freeMemory else {
+                        kept.append(i)
+                        continue
+                    }
                     var devices: [Int] = []
                     if let requests = plan.gpuRequests[name] {
                         // Steps queue while the GPUs they need are busy.
-                        guard let picked = plan.gpus.allocate(requests, free: freeGPUs) else { continue }
+                        guard let picked = plan.gpus.allocate(requests, free: freeGPUs) else {
+                            kept.append(i)
+                            continue
+                        }
                         devices = picked
                         freeGPUs.subtract(picked)
                         heldGPUs[name] = picked
@@ -133,6 +158,17 @@ public final class RunEngine: @unchecked Sendable {
                     status[name] = .running
                     group.addTask { (name, await context.runAllAttempts(name)) }
                 }
+                ready = kept
+            }
+            func release(_ name: String) {
+                for d in plan.graph.dependents(of: name) {
+                    guard let n = unmet[d], let i = order[d] else { continue }
+                    unmet[d] = n - 1
+                    if n == 1 {
+                        let at = ready.firstIndex { $0 > i } ?? ready.endIndex
+                        ready.insert(i, at: at)
+                    }
+                }
             }
             startReady()
             while let (name, outcome) = await group.next() {
@@ -142,8 +178,10 @@ public final class RunEngine: @unchecked Sendable {
                 switch outcome {
                 case .succeeded:
                     status[name] = .succeeded
+                    release(name)
                 case .cached:
                     status[name] = .cached
+                    release(name)
                 case .failed(let error):
                     status[name] = .failed
                     skipDependents(of: name, plan: plan, status: &status, tag: tag, reason: error, runLog: runLog,
@@ -203,11 +241,6 @@ public final class RunEngine: @unchecked Sendable {
                 sql: "UPDATE steps SET status = ?, error = ?, finishedAt = ?, cachedFrom = ? WHERE runTag = ? AND name = ?",
                 arguments: [status.rawValue, error, Date().timeIntervalSince1970, cachedFrom, tag, name])
         }
-    }
-
-    /// The content store of this project.
-    public var store: ContentStore {
-        ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"), verifiedObjects: database)
     }
 
     func track(_ step: String, _ process: (any StepStoppable)?) {

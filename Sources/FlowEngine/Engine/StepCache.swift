@@ -30,9 +30,7 @@ extension StepRunner {
             parts.append("volume \(mount.path) \(mount.name) \(try volumes.head(mount.name)?.digest ?? "empty")")
         }
         let deps = plan.graph.dependencies[step.name, default: []].sorted()
-        let outputs = try database.read { db in
-            try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)
-        }
+        let outputs = try recordedOutputs(of: deps)
         for o in outputs.sorted(by: { ($0.step, $0.name) < ($1.step, $1.name) }) {
             parts.append("input \(o.step)/\(o.name) \(o.digest)")
         }
@@ -72,7 +70,7 @@ extension StepRunner {
     private func fileDigest(_ value: String) throws -> Digest? {
         guard let url = localPath(forParameter: value) else { return nil }
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         let store = engine.store
         if isDir.boolValue { return try store.putDirectory(url, statCache: database).digest }
         return try store.putFile(url, statCache: database).0
@@ -90,7 +88,7 @@ extension StepRunner {
     func localTree(forParameter value: String) throws -> (tree: Digest, file: String?)? {
         guard let url = localPath(forParameter: value) else { return nil }
         var isDir: ObjCBool = false
-        FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
         let store = engine.store
         if isDir.boolValue { return (try store.putDirectory(url, statCache: database).digest, nil) }
         let (digest, size) = try store.putFile(url, statCache: database)
@@ -100,21 +98,21 @@ extension StepRunner {
         return (try store.put(tree.encoded), url.lastPathComponent)
     }
 
-    /// Restores a cache hit's outputs into this run; false (and nothing left behind) if any object is damaged.
-    func restore(_ hit: ActionCacheRecord, step: String) -> String? {
+    /// Restores a cache hit's outputs into this run and records the step as cached under `key`, in one transaction;
+    /// returns what was wrong (and leaves nothing behind) if any object is damaged.
+    func restore(_ hit: ActionCacheRecord, step: String, key: ActionKey) -> String? {
         let outputs = outputsDirectory(step)
-        let fm = FileManager.default
         FilePermissions.remove(outputs)
         do {
-            try fm.createDirectory(at: outputs, withIntermediateDirectories: true)
+            try FilePermissions.makeDirectory(outputs)
             var records: [OutputRecord] = []
             for (name, digest) in hit.outputDigests.sorted(by: { $0.key < $1.key }) {
-                try engine.store.materialize(tree: digest, to: outputs.appendingPathComponent(name))
+                try engine.store.materialize(tree: digest, to: outputs.appendingPathComponent(name, isDirectory: true))
                 records.append(OutputRecord(runTag: tag, step: step, name: name, digest: digest.hex,
                                             size: (try? engine.store.tree(digest).size) ?? 0))
             }
             try database.write { db in
-                for r in records { try r.save(db) }
+                try Self.insert(records, db)
                 // The metrics the producing run recorded (eval scores, loss curves) belong to this run too.
                 try db.execute(
                     sql: """
@@ -122,7 +120,15 @@ extension StepRunner {
                         SELECT ?, ?, series, name, x, value, at FROM metrics WHERE runTag = ? AND step = ?
                         """,
                     arguments: [tag, step, hit.runTag, hit.step])
+                try db.execute(
+                    sql: """
+                        UPDATE steps SET cacheKey = ?, status = ?, error = NULL, finishedAt = ?, cachedFrom = ?
+                        WHERE runTag = ? AND name = ?
+                        """,
+                    arguments: [key.digest.hex, StepStatus.cached.rawValue, Date().timeIntervalSince1970, hit.runTag,
+                                tag, step])
             }
+            runOutputs.record(step, records)
             FilePermissions.makeReadOnly(outputs)
             return nil
         } catch {
@@ -158,13 +164,47 @@ extension StepRunner {
         }
         let now = Date().timeIntervalSince1970
         try database.write { db in
-            for r in records { try r.save(db) }
+            try Self.insert(records, db)
             try ActionCacheRecord(key: key.digest.hex, workflow: plan.workflow.name, step: step, outputs: outputsJSON,
                                   runTag: tag, createdAt: now).save(db)
             if let prepared {
                 try RefRecord(name: "last_run_prepared", digest: prepared.hex, updatedAt: now).save(db)
             }
         }
+        runOutputs.record(step, records)
         FilePermissions.makeReadOnly(outputs)
     }
+
+    /// The outputs `steps` recorded in this run: from memory for steps this runner finished, else the database.
+    func recordedOutputs(of steps: [String]) throws -> [OutputRecord] {
+        var found: [OutputRecord] = []
+        var missing: [String] = []
+        for s in steps {
+            if let records = runOutputs.of(s) { found += records } else { missing.append(s) }
+        }
+        if !missing.isEmpty {
+            found += try database.read { db in
+                try OutputRecord.filter(Column("runTag") == tag && missing.contains(Column("step"))).fetchAll(db)
+            }
+        }
+        return found
+    }
+
+    private static func insert(_ records: [OutputRecord], _ db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO outputs (runTag, step, name, digest, size) VALUES (?, ?, ?, ?, ?)")
+        for r in records {
+            try statement.execute(arguments: [r.runTag, r.step, r.name, r.digest, r.size])
+        }
+    }
+}
+
+/// The outputs each finished step of a run recorded, kept in memory so the keys of the steps after it need no
+/// database read (a fully cached 1,000-step run makes a thousand of them).
+final class RunOutputs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var byStep: [String: [OutputRecord]] = [:]
+
+    func record(_ step: String, _ records: [OutputRecord]) { lock.withLock { byStep[step] = records } }
+    func of(_ step: String) -> [OutputRecord]? { lock.withLock { byStep[step] } }
 }

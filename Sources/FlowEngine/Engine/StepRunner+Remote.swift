@@ -18,9 +18,7 @@ extension StepRunner {
         do {
             // Inputs: send the objects the host lacks, then lay out each input from its store.
             let deps = plan.graph.dependencies[name, default: []]
-            let inputs = try database.read { db in
-                try OutputRecord.filter(Column("runTag") == tag && deps.contains(Column("step"))).fetchAll(db)
-            }
+            let inputs = try recordedOutputs(of: deps)
             // Parameters naming local files or folders (a config, a dataset) travel too, as trees in the store.
             var paramTrees: [String: (tree: Digest, path: String)] = [:]
             for case .param(let p) in template.parts where paramTrees[p] == nil {

@@ -25,6 +25,7 @@ struct StepRunner: Sendable {
     let runLog: LogWriter?
     let onEvent: @Sendable (RunEvent) -> Void
     let gpuAssignments = GPUAssignments()
+    let runOutputs = RunOutputs()
 
     /// Records the GPU indices a step was given (before it starts).
     func assignGPUs(_ step: String, _ devices: [Int]) { gpuAssignments.set(step, devices) }
@@ -34,7 +35,7 @@ struct StepRunner: Sendable {
 
     /// The directory holding a step's outputs in this run.
     func outputsDirectory(_ step: String) -> URL {
-        project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(step, isDirectory: true)
+        project.runsDirectory.appendingPathComponent(tag, isDirectory: true).appendingPathComponent(step, isDirectory: true)
     }
 
     func runAllAttempts(_ name: String) async -> StepOutcome {
@@ -47,23 +48,22 @@ struct StepRunner: Sendable {
             finish(name, status: .failed, attempt: 0, error: message)
             return .failed(message)
         }
-        try? database.write { db in
-            try db.execute(sql: "UPDATE steps SET cacheKey = ? WHERE runTag = ? AND name = ?",
-                           arguments: [key.digest.hex, tag, name])
-        }
         if plan.useCache, !plan.force.contains(name), let hit = try? database.cachedAction(key.digest) {
-            if let damage = restore(hit, step: name) {
+            if let damage = restore(hit, step: name, key: key) {
                 runLog?.append("\(name): the cached outputs from \(hit.runTag) are unusable (\(damage)); running the step",
                                attempt: 0)
             } else {
                 runLog?.append("\(name): cached (from \(hit.runTag))", attempt: 0)
-                engine.markStep(tag: tag, name: name, status: .cached, error: nil, cachedFrom: hit.runTag)
                 var event = RunEvent(.stepFinished, tag: tag, time: now(), step: name)
                 event.status = StepStatus.cached.rawValue
                 event.cachedFrom = hit.runTag
                 onEvent(event)
                 return .cached
             }
+        }
+        try? database.write { db in
+            try db.execute(sql: "UPDATE steps SET cacheKey = ? WHERE runTag = ? AND name = ?",
+                           arguments: [key.digest.hex, tag, name])
         }
         let policy = step.attributes.retries
         var attempt = 0

@@ -9,6 +9,8 @@ public struct WorkflowGraph: Sendable {
     public let dependencies: [String: [String]]
     public let templates: [String: CommandTemplate]
     private let index: [String: Int]
+    /// Step name to the steps that depend on it, in declaration order.
+    private let dependentsByStep: [String: [String]]
 
     /// Validates `spec`; every problem found is reported at once with exit code 2.
     public init(_ spec: WorkflowSpec) throws {
@@ -76,6 +78,11 @@ public struct WorkflowGraph: Sendable {
         self.dependencies = dependencies
         self.templates = templates
         self.index = index
+        var dependents: [String: [String]] = [:]
+        for step in spec.steps {
+            for d in Set(dependencies[step.name, default: []]) { dependents[d, default: []].append(step.name) }
+        }
+        self.dependentsByStep = dependents
         if problems.isEmpty, let cycle = findCycle() {
             problems.append("the steps form a cycle: \(cycle.joined(separator: " → "))")
         }
@@ -96,7 +103,7 @@ public struct WorkflowGraph: Sendable {
 
     /// Steps that depend directly on `name`.
     public func dependents(of name: String) -> [String] {
-        steps.map(\.name).filter { dependencies[$0, default: []].contains(name) }
+        dependentsByStep[name, default: []]
     }
 
     /// The targets and everything they need, in a dependency order (declaration order among peers).

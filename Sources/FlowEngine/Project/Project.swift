@@ -3,9 +3,24 @@ import Foundation
 /// A flow project on disk: its root (the directory holding `Workflows/`) and the paths flow uses inside it.
 public struct Project: Sendable {
     public let root: URL
+    /// The store: `FLOW_STORE` or `volumes/` in the project (read once: engines ask for it per step).
+    public let storeDirectory: URL
+    public let databaseURL: URL
+    public let logsDirectory: URL
+    public let runsDirectory: URL
+    public let cacheDirectory: URL
 
     public init(root: URL) {
         self.root = root.standardizedFileURL
+        if let env = ProcessInfo.processInfo.environment["FLOW_STORE"], !env.isEmpty {
+            storeDirectory = URL(fileURLWithPath: env, isDirectory: true)
+        } else {
+            storeDirectory = self.root.appendingPathComponent("volumes", isDirectory: true)
+        }
+        databaseURL = storeDirectory.appendingPathComponent("flow.db")
+        logsDirectory = storeDirectory.appendingPathComponent("logs", isDirectory: true)
+        runsDirectory = storeDirectory.appendingPathComponent("runs", isDirectory: true)
+        cacheDirectory = storeDirectory.appendingPathComponent("cache", isDirectory: true)
     }
 
     /// Finds the project containing `directory` (or its parents): the first with a `Workflows/` folder.
@@ -34,19 +49,6 @@ public struct Project: Sendable {
 
     public var workflowsDirectory: URL { root.appendingPathComponent("Workflows", isDirectory: true) }
     public var secretsDirectory: URL { root.appendingPathComponent("secrets", isDirectory: true) }
-
-    /// The store: `FLOW_STORE` or `volumes/` in the project.
-    public var storeDirectory: URL {
-        if let env = ProcessInfo.processInfo.environment["FLOW_STORE"], !env.isEmpty {
-            return URL(fileURLWithPath: env, isDirectory: true)
-        }
-        return root.appendingPathComponent("volumes", isDirectory: true)
-    }
-
-    public var databaseURL: URL { storeDirectory.appendingPathComponent("flow.db") }
-    public var logsDirectory: URL { storeDirectory.appendingPathComponent("logs", isDirectory: true) }
-    public var runsDirectory: URL { storeDirectory.appendingPathComponent("runs", isDirectory: true) }
-    public var cacheDirectory: URL { storeDirectory.appendingPathComponent("cache", isDirectory: true) }
 
     /// A path relative to the root when it is inside the project, for messages.
     public func display(_ path: String) -> String {

@@ -50,7 +50,7 @@ public struct ContentStore: Sendable {
     public func url(for digest: Digest) -> URL {
         let hex = digest.hex
         return directory.appendingPathComponent(String(hex.prefix(2)), isDirectory: true)
-            .appendingPathComponent(String(hex.dropFirst(2)))
+            .appendingPathComponent(String(hex.dropFirst(2)), isDirectory: false)
     }
 
     public func contains(_ digest: Digest) -> Bool { FileManager.default.fileExists(atPath: url(for: digest).path) }
@@ -180,9 +180,9 @@ public struct ContentStore: Sendable {
     /// Writes the tree `digest` out as real files under `destination` (which must not exist), verifying each file.
     public func materialize(tree digest: Digest, to destination: URL) throws {
         let fm = FileManager.default
-        try fm.createDirectory(at: destination, withIntermediateDirectories: true)
+        try FilePermissions.makeDirectory(destination)
         for entry in try tree(digest).entries {
-            let target = destination.appendingPathComponent(entry.name)
+            let target = destination.appendingPathComponent(entry.name, isDirectory: entry.kind == .directory)
             switch entry.kind {
             case .directory:
                 try materialize(tree: entry.digest, to: target)
@@ -209,12 +209,14 @@ public struct ContentStore: Sendable {
         guard dst >= 0 else { throw storeError("cannot create \(target.path): \(String(cString: strerror(errno)))") }
         defer { close(dst) }
         var st = stat()
-        let identity = fstat(src, &st) == 0 && Int64(st.st_size) >= Self.trustedObjectSize ? FileIdentity(path: path, st) : nil
+        let statted = fstat(src, &st) == 0
+        let identity = statted && Int64(st.st_size) >= Self.trustedObjectSize ? FileIdentity(path: path, st) : nil
         if let identity, let known = verifiedObjects?.digest(for: identity), known.0 == digest {
             if try fastCopy(src, dst, size: identity.size, path: target.path) { return }
         }
         var hasher = StreamingSHA256()
-        let chunk = 1 << 20
+        // Small objects (most outputs) get a buffer their size, not a fresh 1 MiB mapping each.
+        let chunk = statted ? Int(min(max(Int64(st.st_size) + 1, 4096), 1 << 20)) : 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
         while true {

@@ -59,7 +59,10 @@ extension RunDatabase: StatCache {
 
     /// The cache entry for a key, if any.
     public func cachedAction(_ key: Digest) throws -> ActionCacheRecord? {
-        try read { db in try ActionCacheRecord.fetchOne(db, key: key.hex) }
+        try read { db in
+            try ActionCacheRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM actionCache WHERE key = ?"),
+                                           arguments: [key.hex])
+        }
     }
 
     public func outputs(of tag: String) throws -> [OutputRecord] {
