@@ -1,18 +1,26 @@
 import FlowEngine
 import Foundation
 
-/// A real OpenSSH server on 127.0.0.1 with a random port, generated host and user keys and a known_hosts file,
-/// all in a temporary directory; for tests of remote hosts. Needs Debian's openssh-server (and root for sshd).
+/// A real OpenSSH server on 127.0.0.1 (or on a network namespace's own address) with a random port, generated host
+/// and user keys and a known_hosts file, all in a temporary directory; for tests of remote hosts. Needs Debian's
+/// openssh-server (and root for sshd).
 public final class SSHServer: @unchecked Sendable {
     public let directory: URL
+    /// The address it listens on.
+    public let address: String
     public let port: Int
+    /// The namespace it runs in (kept alive as long as the server).
+    public let namespace: NetworkNamespace?
     public let user: String
     public var identityFile: URL { directory.appendingPathComponent("client_ed25519") }
     public var knownHosts: URL { directory.appendingPathComponent("known_hosts") }
     private let process: ChildProcess
     private let exited = DispatchSemaphore(value: 0)
 
-    public init() throws {
+    /// Starts sshd on 127.0.0.1, or inside `namespace` on its address.
+    public init(namespace: NetworkNamespace? = nil) throws {
+        self.namespace = namespace
+        address = namespace?.address ?? "127.0.0.1"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-sshd-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         user = String(cString: getpwuid(getuid()).pointee.pw_name)
@@ -25,7 +33,7 @@ public final class SSHServer: @unchecked Sendable {
         port = try Self.freePort()
         let config = """
             Port \(port)
-            ListenAddress 127.0.0.1
+            ListenAddress \(address)
             HostKey \(directory.path)/host_ed25519
             PidFile \(directory.path)/sshd.pid
             AuthorizedKeysFile \(directory.path)/authorized_keys
@@ -43,13 +51,14 @@ public final class SSHServer: @unchecked Sendable {
         try Data(config.utf8).write(to: directory.appendingPathComponent("sshd_config"))
         let hostKey = try String(contentsOf: directory.appendingPathComponent("host_ed25519.pub"), encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")
-        try Data("[127.0.0.1]:\(port) \(hostKey)\n".utf8).write(to: directory.appendingPathComponent("known_hosts"))
+        try Data("[\(address)]:\(port) \(hostKey)\n".utf8).write(to: directory.appendingPathComponent("known_hosts"))
 
         // sshd closes the descriptors it inherits, which Foundation's Process takes for an exit (and then blocks
         // waiting for it); flow's own ChildProcess watches it by pid instead.
+        let sshd = (executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", directory.appendingPathComponent("sshd_config").path])
+        let command = namespace?.command(sshd.executable, sshd.arguments) ?? sshd
         var options = ChildProcess.Options(
-            executable: "/usr/sbin/sshd", arguments: ["-D", "-e", "-f", directory.appendingPathComponent("sshd_config").path],
-            environment: ProcessInfo.processInfo.environment)
+            executable: command.executable, arguments: command.arguments, environment: ProcessInfo.processInfo.environment)
         options.graceSeconds = 2
         process = try ChildProcess(options)
         let ready = DispatchSemaphore(value: 0)
@@ -77,11 +86,24 @@ public final class SSHServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `count` servers, each in a network namespace of its own with its own address where namespaces can be made
+    /// (root and iproute2), else all on 127.0.0.1; the fallback is said on standard output.
+    public static func separateHosts(_ count: Int) throws -> [SSHServer] {
+        let namespaces: [NetworkNamespace]
+        do {
+            namespaces = try (0..<count).map { _ in try NetworkNamespace() }
+        } catch {
+            print("network namespaces unavailable (\(error)); the hosts are sshds on 127.0.0.1 instead")
+            return try (0..<count).map { _ in try SSHServer() }
+        }
+        return try namespaces.map { try SSHServer(namespace: $0) }
+    }
+
     /// A `[hosts.NAME]` table for hosts.toml that reaches this server.
     public func hostsTOML(name: String, root: URL, extra: String = "") -> String {
         """
         [hosts.\(name)]
-        ssh = "\(user)@127.0.0.1"
+        ssh = "\(user)@\(address)"
         port = \(port)
         identity_file = "\(identityFile.path)"
         ssh_options = ["UserKnownHostsFile=\(knownHosts.path)", "StrictHostKeyChecking=yes"]

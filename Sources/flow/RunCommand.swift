@@ -225,8 +225,11 @@ final class RunPrinter: @unchecked Sendable {
         switch event.event {
         case .runStarted:
             Terminal.line(Terminal.dim("running \(event.steps?.count ?? 0) steps: \(event.steps?.joined(separator: ", ") ?? "")"))
+        case .stepWaiting:
+            Terminal.line(Terminal.dim("  · \(step) \(event.detail ?? "waiting")"))
         case .stepStarted:
-            Terminal.line("  \(Terminal.yellow("▸")) \(step)" + ((event.attempt ?? 1) > 1 ? " (attempt \(event.attempt!))" : ""))
+            let host = event.host.flatMap { $0 == "local" ? nil : " on \($0)" } ?? ""
+            Terminal.line("  \(Terminal.yellow("▸")) \(step)\(host)" + ((event.attempt ?? 1) > 1 ? " (attempt \(event.attempt!))" : ""))
         case .stepProgress:
             // At most one progress line a second per step without a live view.
             guard let done = event.completed else { return }

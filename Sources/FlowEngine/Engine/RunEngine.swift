@@ -105,10 +105,9 @@ public final class RunEngine: @unchecked Sendable {
             engine: self, plan: plan, tag: tag, redactor: redactor, runLog: runLog, onEvent: onEvent)
 
         var status: [String: StepStatus] = Dictionary(uniqueKeysWithValues: plan.steps.map { ($0, .waiting) })
-        var free = slots
-        var freeMemory = Self.physicalMemoryMiB
-        var freeGPUs = Set(plan.gpus.devices.map(\.index))
-        var heldGPUs: [String: [Int]] = [:]
+        var hosts = HostAllocator(placement: plan.placement, cpuSlots: slots, memoryMiB: Self.physicalMemoryMiB)
+        var grants: [String: HostAllocator.Grant] = [:]
+        var announcedWaits = Set<String>()
         let cost: (String) -> Int = { name in
             let cpu = plan.graph.step(name)?.attributes.cpu ?? 1
             return min(self.slots, max(1, Int(cpu.rounded(.up))))
@@ -130,31 +129,22 @@ public final class RunEngine: @unchecked Sendable {
             func startReady() {
                 var kept: [Int] = []
                 for (k, i) in ready.enumerated() {
-                    if free == 0 || Task.isCancelled || isStopping {
+                    if !hosts.hasRoom || Task.isCancelled || isStopping {
                         kept += ready[k...]
                         break
                     }
                     let name = plan.steps[i]
                     guard status[name] == .waiting else { continue }
-                    let need = cost(name), mem = memory(name)
-                    guard need <= free, mem <= freeMemory else {
+                    // Steps queue while the CPU slots, memory, GPUs or host slots they need are busy.
+                    guard let grant = hosts.acquire(name, cpu: cost(name), memoryMiB: memory(name)) else {
+                        if let reason = hosts.waitReason(name), announcedWaits.insert(name).inserted {
+                            announceWait(name, reason, tag: tag, runLog: runLog, onEvent: onEvent)
+                        }
                         kept.append(i)
                         continue
                     }
-                    var devices: [Int] = []
-                    if let requests = plan.gpuRequests[name] {
-                        // Steps queue while the GPUs they need are busy.
-                        guard let picked = plan.gpus.allocate(requests, free: freeGPUs) else {
-                            kept.append(i)
-                            continue
-                        }
-                        devices = picked
-                        freeGPUs.subtract(picked)
-                        heldGPUs[name] = picked
-                    }
-                    free -= need
-                    freeMemory -= mem
-                    context.assignGPUs(name, devices)
+                    grants[name] = grant
+                    context.assign(name, grant)
                     status[name] = .running
                     group.addTask { (name, await context.runAllAttempts(name)) }
                 }
@@ -172,9 +162,7 @@ public final class RunEngine: @unchecked Sendable {
             }
             startReady()
             while let (name, outcome) = await group.next() {
-                free += cost(name)
-                freeMemory += memory(name)
-                freeGPUs.formUnion(heldGPUs.removeValue(forKey: name) ?? [])
+                if let grant = grants.removeValue(forKey: name) { hosts.release(grant) }
                 switch outcome {
                 case .succeeded:
                     status[name] = .succeeded
@@ -233,6 +221,14 @@ public final class RunEngine: @unchecked Sendable {
             onEvent(event)
             stack += plan.graph.dependents(of: s)
         }
+    }
+
+    private func announceWait(_ name: String, _ reason: String, tag: String, runLog: LogWriter?,
+                              onEvent: (RunEvent) -> Void) {
+        runLog?.append("\(name): \(reason)", attempt: 0)
+        var event = RunEvent(.stepWaiting, tag: tag, time: Date().timeIntervalSince1970, step: name)
+        event.detail = reason
+        onEvent(event)
     }
 
     func markStep(tag: String, name: String, status: StepStatus, error: String?, cachedFrom: String? = nil) {

@@ -2,6 +2,8 @@
 public struct RunEvent: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
         case runStarted = "run_started"
+        /// A ready step waits for a GPU or a host's slot (`detail` says which, on which hosts).
+        case stepWaiting = "step_waiting"
         case stepStarted = "step_started"
         case stepProgress = "step_progress"
         case stepRetrying = "step_retrying"
@@ -25,6 +27,10 @@ public struct RunEvent: Sendable, Codable, Equatable {
     public var exitCode: Int32?
     /// For a cached step: the run whose outputs it reused.
     public var cachedFrom: String?
+    /// For a started step: the host it runs on (`local` for this machine).
+    public var host: String?
+    /// For a waiting step: what it waits for.
+    public var detail: String?
 
     public init(_ event: Kind, tag: String, time: Double, step: String? = nil) {
         self.event = event

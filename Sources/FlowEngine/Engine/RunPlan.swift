@@ -18,12 +18,8 @@ public struct RunPlan: Sendable {
     public let useCache: Bool
     /// The workflow file's text per step, for cache keys.
     public let source: WorkflowSource
-    /// Each GPU step's requests (fallbacks in order).
-    public let gpuRequests: [String: [GPURequest]]
-    /// The GPUs of the machine the steps run on.
-    public let gpus: GPUInventory
-    /// The host every step runs on (`--host NAME`); nil runs them here.
-    public let host: HostConfig?
+    /// The hosts each step may run on, with their GPUs.
+    public let placement: Placement
 
     public var workflow: WorkflowSpec { loaded.spec }
 
@@ -39,7 +35,8 @@ public struct RunPlan: Sendable {
         public var force: [String] = []
         /// `--no-cache`: re-run everything.
         public var noCache = false
-        /// `--host NAME`: run every step on this host from hosts.toml.
+        /// `--host NAME`: run every step on this host from hosts.toml (without it, GPU steps go to hosts with
+        /// their GPUs and the others run here).
         public var host: String?
 
         public init() {}
@@ -89,50 +86,17 @@ public struct RunPlan: Sendable {
             }
             params[p.name] = d
         }
-        for name in steps {
+        let project = loader.project
+        let placement = try await Placement.make(
+            steps: steps, graph: graph, pinned: request.host, local: .local(root: project.storeDirectory.path),
+            hosts: { try HostsFile.load(project) },
+            probe: HostProbe(controlDirectory: project.storeDirectory.appendingPathComponent("ssh")))
+        for name in steps where placement.hosts(for: name).allSatisfy(\.isLocal) {
             if let mem = graph.step(name)?.attributes.memoryMiB, mem > RunEngine.physicalMemoryMiB {
                 throw FlowError.config(
                     "step '\(name)' asks for \(mem) MiB of memory; this machine has \(RunEngine.physicalMemoryMiB) MiB",
                     hint: "lower .memory(...) or run the step on a bigger host")
             }
-        }
-        var host: HostConfig?
-        if let name = request.host, name != "local" {
-            let hosts = try HostsFile.load(loader.project)
-            guard let h = hosts.first(where: { $0.name == name }) else {
-                throw FlowError.config("no host '\(name)' in hosts.toml" + Suggestion.didYouMean(name, in: hosts.map(\.name)),
-                                       hint: "declare it in hosts.toml (see hosts.example.toml); `flow hosts ls` lists hosts")
-            }
-            host = h
-            for name in steps {
-                guard let s = graph.step(name) else { continue }
-                if !s.isCommand {
-                    throw FlowError.config(
-                        "step '\(name)' is a Swift function; this version of flow runs only command steps on remote hosts",
-                        hint: "run it locally (drop --host) or make it a Command step")
-                }
-                if !s.attributes.volumes.isEmpty {
-                    throw FlowError.config("step '\(name)' mounts a volume; volumes are not yet mounted on remote hosts")
-                }
-            }
-        }
-        var gpuRequests: [String: [GPURequest]] = [:]
-        let gpus = host.map { h in GPUInventory(devices: h.gpus.enumerated().map { ($0.offset, $0.element) }) }
-            ?? GPUInventory.probeLocal()
-        var unsatisfiable: [String] = []
-        for name in steps {
-            guard let specs = graph.step(name)?.attributes.gpu, !specs.isEmpty else { continue }
-            let requests = try specs.map { try GPURequest($0, step: name) }
-            gpuRequests[name] = requests
-            if gpus.firstSatisfiable(requests) == nil {
-                unsatisfiable.append("step '\(name)' needs gpu \(specs.joined(separator: " or "))")
-            }
-        }
-        if !unsatisfiable.isEmpty {
-            throw FlowError.config(
-                "no host can run this plan:\n  - " + unsatisfiable.joined(separator: "\n  - ")
-                    + "\n  host '\(host?.name ?? "local")' has \(gpus.summary)",
-                hint: "run on a GPU host (--host NAME with hosts.toml), or drop .gpu(...) to run on the CPU")
         }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
         let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
@@ -142,7 +106,6 @@ public struct RunPlan: Sendable {
         }
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
                        targets: targets.isEmpty ? graph.defaultTargets : targets, force: Set(request.force),
-                       useCache: !request.noCache, source: WorkflowSource(spec: spec), gpuRequests: gpuRequests,
-                       gpus: gpus, host: host)
+                       useCache: !request.noCache, source: WorkflowSource(spec: spec), placement: placement)
     }
 }

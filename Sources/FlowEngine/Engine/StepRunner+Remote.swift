@@ -60,9 +60,7 @@ extension StepRunner {
             env["FLOW_RUN_TAG"] = tag
             env["FLOW_STEP"] = name
             env["FLOW_ATTEMPT"] = String(attempt)
-            if plan.gpuRequests[name] != nil {
-                env["CUDA_VISIBLE_DEVICES"] = gpuAssignments.get(name).map(String.init).joined(separator: ",")
-            }
+            if let devices = visibleDevices(name) { env["CUDA_VISIBLE_DEVICES"] = devices }
             var secrets: [String: String] = [:]
             for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
             try await runner.start(command: command, runDir: runDir, environment: env, secrets: secrets)

@@ -24,11 +24,11 @@ struct StepRunner: Sendable {
     let redactor: Redactor
     let runLog: LogWriter?
     let onEvent: @Sendable (RunEvent) -> Void
-    let gpuAssignments = GPUAssignments()
+    let grants = StepGrants()
     let runOutputs = RunOutputs()
 
-    /// Records the GPU indices a step was given (before it starts).
-    func assignGPUs(_ step: String, _ devices: [Int]) { gpuAssignments.set(step, devices) }
+    /// Records the host and GPU indices a step was given (before it starts).
+    func assign(_ step: String, _ grant: HostAllocator.Grant) { grants.set(step, grant) }
 
     var database: RunDatabase { engine.database }
     var project: Project { engine.project }
@@ -135,7 +135,7 @@ struct StepRunner: Sendable {
         try? fm.createDirectory(at: outputs, withIntermediateDirectories: true)
 
         let result: AttemptResult
-        if let host = plan.host, !host.isLocal {
+        if let host = grants.get(name)?.host, !host.isLocal {
             result = await runRemote(step, attempt: attempt, host: host, writer: writer, startedAt: startedAt)
         } else {
             result = await runLocal(step, attempt: attempt, outputs: outputs, writer: writer, startedAt: startedAt)
@@ -222,6 +222,7 @@ struct StepRunner: Sendable {
         runLog?.append("\(name): started attempt \(attempt) (\(place))", attempt: attempt)
         var started = RunEvent(.stepStarted, tag: tag, time: startedAt, step: name)
         started.attempt = attempt
+        started.host = grants.get(name)?.host.name
         onEvent(started)
     }
 
@@ -259,7 +260,7 @@ struct StepRunner: Sendable {
         case nil: break
         }
         let record = AttemptRecord(
-            runTag: tag, step: step, number: number, host: "local", pid: pid, startedAt: startedAt,
+            runTag: tag, step: step, number: number, host: grants.get(step)?.host.name ?? "local", pid: pid, startedAt: startedAt,
             finishedAt: termination == nil && error == nil ? nil : now(), exitStatus: exit, signal: signal, error: error)
         try? database.write { db in try record.save(db) }
     }
@@ -278,9 +279,7 @@ struct StepRunner: Sendable {
             env["OPENBLAS_NUM_THREADS"] = threads
             env["OMP_NUM_THREADS"] = threads
         }
-        if plan.gpuRequests[step.name] != nil {
-            env["CUDA_VISIBLE_DEVICES"] = gpuAssignments.get(step.name).map(String.init).joined(separator: ",")
-        }
+        if let devices = visibleDevices(step.name) { env["CUDA_VISIBLE_DEVICES"] = devices }
         // Command steps can call `flow llm ...` (e.g. a serve step) with the same flow that runs them.
         let flowDirectory = URL(fileURLWithPath: Supervisor.currentExecutable).deletingLastPathComponent().path
         env["PATH"] = flowDirectory + (env["PATH"].map { ":" + $0 } ?? ":/usr/local/bin:/usr/bin:/bin")
@@ -334,6 +333,12 @@ struct StepRunner: Sendable {
 }
 
 extension StepRunner {
+    /// `CUDA_VISIBLE_DEVICES` for a GPU step: exactly the indices it was given on its host; nil for other steps.
+    func visibleDevices(_ step: String) -> String? {
+        guard plan.placement.gpuRequests[step] != nil else { return nil }
+        return (grants.get(step)?.gpus ?? []).map(String.init).joined(separator: ",")
+    }
+
     /// `"step/output"` to the folder holding it in this run, for every output of the step's dependencies.
     func inputPaths(_ step: StepSpec) -> [String: String] {
         var inputs: [String: String] = [:]
@@ -364,10 +369,10 @@ extension LineCollector {
     }
 }
 
-/// Which GPU indices each running step holds.
-final class GPUAssignments: @unchecked Sendable {
+/// Where each started step runs: its host and the GPU indices it holds there.
+final class StepGrants: @unchecked Sendable {
     private let lock = NSLock()
-    private var map: [String: [Int]] = [:]
-    func set(_ step: String, _ devices: [Int]) { lock.withLock { map[step] = devices } }
-    func get(_ step: String) -> [Int] { lock.withLock { map[step] ?? [] } }
+    private var map: [String: HostAllocator.Grant] = [:]
+    func set(_ step: String, _ grant: HostAllocator.Grant) { lock.withLock { map[step] = grant } }
+    func get(_ step: String) -> HostAllocator.Grant? { lock.withLock { map[step] } }
 }

@@ -48,6 +48,11 @@ public struct GPUInventory: Sendable, Equatable {
         self.devices = devices
     }
 
+    /// GPUs by name, indexed from 0 in order (as hosts.toml declares them).
+    public init(names: [String]) {
+        devices = names.enumerated().map { ($0.offset, $0.element) }
+    }
+
     /// Parses `nvidia-smi --query-gpu=index,name --format=csv,noheader` output.
     public init(nvidiaSMI output: String) {
         devices = output.split(separator: "\n").compactMap { line in

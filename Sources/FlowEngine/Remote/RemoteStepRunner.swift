@@ -172,7 +172,8 @@ struct RemoteStepRunner: Sendable {
 
     /// Brings the step's outputs back into `local` (which must be empty), checking every file's digest.
     func fetchOutputs(runDir: String, to local: URL) async throws {
-        let archive = local.deletingLastPathComponent().appendingPathComponent(".outputs-\(getpid()).tar")
+        // Named after the step's folder: steps of a run on different hosts fetch their outputs at the same time.
+        let archive = local.deletingLastPathComponent().appendingPathComponent(".outputs-\(local.lastPathComponent)-\(getpid()).tar")
         defer { unlink(archive.path) }
         let sums = try await transport.run("""
             cd \(shellQuote(runDir))/outputs 2>/dev/null || exit 0; find . -type f -exec sha256sum {} +

@@ -19,6 +19,8 @@ public final class LiveGraph: @unchecked Sendable {
         var lastProgressAt: Double?
         var metrics: [String: Double] = [:]
         var detail: String?
+        /// The remote host a running step runs on (nil here).
+        var host: String?
     }
 
     private var rows: [Row] = []
@@ -53,6 +55,8 @@ public final class LiveGraph: @unchecked Sendable {
         }
         let i = index[name]!
         switch event.event {
+        case .stepWaiting:
+            rows[i].detail = event.detail
         case .stepStarted:
             rows[i].state = .running
             rows[i].startedAt = rows[i].startedAt ?? event.time
@@ -61,6 +65,7 @@ public final class LiveGraph: @unchecked Sendable {
             rows[i].completed = nil
             rows[i].total = nil
             rows[i].detail = nil
+            rows[i].host = event.host == "local" ? nil : event.host
         case .stepProgress:
             if let done = event.completed {
                 if rows[i].firstProgress == nil || done < (rows[i].completed ?? 0) {
@@ -128,7 +133,7 @@ public final class LiveGraph: @unchecked Sendable {
     private func describe(_ row: Row, now: Double) -> String {
         switch row.state {
         case .waiting:
-            return "waiting"
+            return row.detail ?? "waiting"
         case .cached:
             return "cached" + (row.detail.map { " (from \($0))" } ?? "")
         case .done:
@@ -141,6 +146,7 @@ public final class LiveGraph: @unchecked Sendable {
             return "attempt \(row.attempt) failed, retrying: \(row.detail ?? "")"
         case .running:
             var parts: [String] = []
+            if let host = row.host { parts.append("on \(host)") }
             if row.attempt > 1 { parts.append("attempt \(row.attempt)") }
             if let total = row.total, total > 0, let completed = row.completed {
                 let fraction = min(1, max(0, completed / total))

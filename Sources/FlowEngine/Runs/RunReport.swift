@@ -83,11 +83,12 @@ public enum RunReport {
 
             """
         out += table(
-            ["STEP", "STATUS", "ATTEMPTS", "DURATION", "DETAIL"],
+            ["STEP", "STATUS", "ATTEMPTS", "HOST", "DURATION", "DETAIL"],
             steps.map { s in
                 let d = s.startedAt.flatMap { start in s.finishedAt.map { $0 - start } }
                 let detail = s.cachedFrom.map { "cached (from \($0))" } ?? s.error ?? ""
-                return [s.name, s.status.rawValue, "\(s.attempts)", duration(d), detail]
+                let host = attempts.last { $0.step == s.name }?.host ?? ""
+                return [s.name, s.status.rawValue, "\(s.attempts)", host, duration(d), detail]
             })
         let failedAttempts = attempts.filter { $0.error != nil }
         if !failedAttempts.isEmpty {
