@@ -40,6 +40,20 @@ import Testing
         #expect(end.allSatisfy { $0.count <= 60 }, "lines are clipped to the width: \(end)")
     }
 
+    @Test func theLiveGraphSaysWhatAWaitingStepWaitsForAndWhereARunningOneRuns() {
+        let g = LiveGraph()
+        g.apply(event(.runStarted, at: 100) { $0.steps = ["q1", "q2"] })
+        g.apply(event(.stepStarted, "q1", at: 100) { $0.host = "a10" })
+        g.apply(event(.stepWaiting, "q2", at: 100) { $0.detail = "waiting for a GPU (A10G:1) on a10" })
+        let lines = g.render(now: 101, width: 200)
+        #expect(lines[1].contains("● q1") && lines[1].contains("on a10  running"), "\(lines)")
+        #expect(lines[2].contains("· q2  waiting for a GPU (A10G:1) on a10"), "\(lines)")
+        g.apply(event(.stepFinished, "q1", at: 102) { $0.status = "succeeded"; $0.seconds = 2 })
+        g.apply(event(.stepStarted, "q2", at: 102) { $0.host = "local" })
+        let after = g.render(now: 103, width: 200)
+        #expect(after[2].contains("● q2  running"), "a step here says no host: \(after)")
+    }
+
     @Test func metricsSplitIntoFinalScoresAndLossCurves() {
         var records: [MetricRecord] = []
         func add(_ step: String, _ series: String, _ name: String, _ x: Int?, _ v: Double) {

@@ -62,15 +62,19 @@ struct HostAllocator {
         take(grant, sign: 1)
     }
 
-    /// What a step that cannot start waits for, when that is a GPU or a remote host's slot; nil when it waits only
-    /// for this machine's CPU slots or memory (as every local step may).
+    /// What a step that cannot start waits for: a GPU, or a slot on a remote host; nil when it waits only for this
+    /// machine's CPU slots or memory (as every local step may).
     func waitReason(_ step: String) -> String? {
         let hosts = placement.candidates[step, default: []]
-        let names = hosts.map { placement.hosts[$0].config.name }.joined(separator: ", ")
-        if let requests = placement.gpuRequests[step] {
-            return "waiting for a GPU (\(requests.map(\.description).joined(separator: " or "))) on \(names)"
+        let name = { (h: Int) in self.placement.hosts[h].config.name }
+        if let requests = placement.gpuRequests[step],
+            !hosts.contains(where: { placement.hosts[$0].gpus.allocate(requests, free: freeGPUs[$0]) != nil })
+        {
+            let wanted = requests.map(\.description).joined(separator: " or ")
+            return "waiting for a GPU (\(wanted)) on \(hosts.map(name).joined(separator: ", "))"
         }
-        return hosts.allSatisfy { placement.hosts[$0].config.isLocal } ? nil : "waiting for a free slot on \(names)"
+        let remote = hosts.filter { !placement.hosts[$0].config.isLocal }
+        return remote.isEmpty ? nil : "waiting for a free slot on \(remote.map(name).joined(separator: ", "))"
     }
 
     private func fits(_ h: Int, cpu: Int, memoryMiB: Int) -> Bool {
