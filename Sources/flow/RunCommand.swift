@@ -27,7 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("force"), help: "Run this step even if its outputs are cached (repeatable).")
     var force: [String] = []
 
-    @Option(help: "Run every step on this host from hosts.toml.")
+    @Option(help: "Run every step on this host from hosts.toml (without it, GPU steps go to hosts with their GPUs and the rest run here).")
     var host: String?
 
     @Flag(name: .customLong("no-cache"), help: "Run every step; ignore cached outputs.")

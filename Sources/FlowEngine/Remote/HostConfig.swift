@@ -12,7 +12,8 @@ public struct HostConfig: Sendable, Equatable {
     public var sshOptions: [String]
     /// Where flow keeps its store and workers on the host.
     public var root: String
-    /// GPU names as `nvidia-smi` reports them; empty means probe with `nvidia-smi` at check time.
+    /// GPU names as `nvidia-smi` reports them, index i being CUDA device i; empty means ask `nvidia-smi` there
+    /// (by `flow hosts check`, and before a run places GPU steps).
     public var gpus: [String]
     /// How many steps may run there at once.
     public var slots: Int
