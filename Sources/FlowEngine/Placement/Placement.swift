@@ -42,17 +42,7 @@ public struct Placement: Sendable {
             guard let specs = graph.step(name)?.attributes.gpu, !specs.isEmpty else { continue }
             gpuRequests[name] = try specs.map { try GPURequest($0, step: name) }
         }
-        let configs: [HostConfig]
-        if let pinned, pinned != local.name {
-            let all = try hosts()
-            guard let host = all.first(where: { $0.name == pinned }) else {
-                throw FlowError.config("no host '\(pinned)' in hosts.toml" + Suggestion.didYouMean(pinned, in: all.map(\.name)),
-                                       hint: "declare it in hosts.toml (see hosts.example.toml); `flow hosts ls` lists hosts")
-            }
-            configs = [host]
-        } else {
-            configs = gpuRequests.isEmpty || pinned != nil ? [local] : try hosts()
-        }
+        let configs = try consideredHosts(pinned: pinned, local: local, needGPUs: !gpuRequests.isEmpty, hosts: hosts)
         let inventory = gpuRequests.isEmpty ? configs.map { Host(config: $0, gpus: GPUInventory(devices: []), problem: nil) }
             : await probeGPUs(configs, probe: probe)
 
@@ -87,19 +77,36 @@ public struct Placement: Sendable {
         }
         for name in steps {
             guard let step = graph.step(name), let refusal = remoteRefusal(step) else { continue }
-            let all = candidates[name, default: []]
-            let local = all.filter { inventory[$0].config.isLocal }
-            if local.isEmpty && !all.isEmpty {
-                let names = all.map { "'\(inventory[$0].config.name)'" }.joined(separator: " or ")
-                throw FlowError.config(
-                    "step '\(name)' \(refusal); it would run on host \(names)"
-                        + (pinned == nil ? ", which has the GPUs it asks for" : ""),
-                    hint: pinned == nil ? "make it a Command step, or run it on a machine whose own GPUs it can use"
-                        : "run it locally (drop --host) or make it a Command step")
-            }
-            candidates[name] = local
+            candidates[name] = try localOnly(step, refusal, candidates[name, default: []], inventory, pinned: pinned)
         }
         return Placement(hosts: inventory, gpuRequests: gpuRequests, candidates: candidates)
+    }
+
+    /// The hosts a plan may use: the `--host` one, else `local` and (when some step needs GPUs) those of hosts.toml.
+    static func consideredHosts(pinned: String?, local: HostConfig, needGPUs: Bool, hosts: () throws -> [HostConfig])
+        throws -> [HostConfig]
+    {
+        guard let pinned, pinned != local.name else { return needGPUs && pinned == nil ? try hosts() : [local] }
+        let all = try hosts()
+        guard let host = all.first(where: { $0.name == pinned }) else {
+            throw FlowError.config("no host '\(pinned)' in hosts.toml" + Suggestion.didYouMean(pinned, in: all.map(\.name)),
+                                   hint: "declare it in hosts.toml (see hosts.example.toml); `flow hosts ls` lists hosts")
+        }
+        return [host]
+    }
+
+    /// The local ones of a step's candidates, for a step that cannot run remotely; fails when there are none.
+    static func localOnly(_ step: StepSpec, _ refusal: String, _ candidates: [Int], _ inventory: [Host], pinned: String?)
+        throws -> [Int]
+    {
+        let here = candidates.filter { inventory[$0].config.isLocal }
+        guard here.isEmpty && !candidates.isEmpty else { return here }
+        let names = candidates.map { "'\(inventory[$0].config.name)'" }.joined(separator: " or ")
+        throw FlowError.config(
+            "step '\(step.name)' \(refusal); it would run on host \(names)"
+                + (pinned == nil ? ", which has the GPUs it asks for" : ""),
+            hint: pinned == nil ? "make it a Command step, or run it on a machine whose own GPUs it can use"
+                : "run it locally (drop --host) or make it a Command step")
     }
 
     /// Why a step cannot run on a remote host in this version of flow, or nil when it can.
