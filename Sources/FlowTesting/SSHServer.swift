@@ -18,7 +18,9 @@ public final class SSHServer: @unchecked Sendable {
     private let exited = DispatchSemaphore(value: 0)
 
     /// Starts sshd on 127.0.0.1, or inside `namespace` on its address.
-    public init(namespace: NetworkNamespace? = nil) throws {
+    /// - Parameters:
+    ///   - extraConfig: more sshd_config lines (e.g. `SetEnv PATH=...` for the sessions' environment).
+    public init(namespace: NetworkNamespace? = nil, extraConfig: String = "") throws {
         self.namespace = namespace
         address = namespace?.address ?? "127.0.0.1"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("flow-sshd-\(UUID().uuidString.prefix(8))")
@@ -46,6 +48,7 @@ public final class SSHServer: @unchecked Sendable {
             LogLevel INFO
             MaxStartups 100
             MaxSessions 100
+            \(extraConfig)
 
             """
         try Data(config.utf8).write(to: directory.appendingPathComponent("sshd_config"))
@@ -88,15 +91,15 @@ public final class SSHServer: @unchecked Sendable {
 
     /// `count` servers, each in a network namespace of its own with its own address where namespaces can be made
     /// (root and iproute2), else all on 127.0.0.1; the fallback is said on standard output.
-    public static func separateHosts(_ count: Int) throws -> [SSHServer] {
+    public static func separateHosts(_ count: Int, extraConfig: String = "") throws -> [SSHServer] {
         let namespaces: [NetworkNamespace]
         do {
             namespaces = try (0..<count).map { _ in try NetworkNamespace() }
         } catch {
             print("network namespaces unavailable (\(error)); the hosts are sshds on 127.0.0.1 instead")
-            return try (0..<count).map { _ in try SSHServer() }
+            return try (0..<count).map { _ in try SSHServer(extraConfig: extraConfig) }
         }
-        return try namespaces.map { try SSHServer(namespace: $0) }
+        return try namespaces.map { try SSHServer(namespace: $0, extraConfig: extraConfig) }
     }
 
     /// A `[hosts.NAME]` table for hosts.toml that reaches this server.

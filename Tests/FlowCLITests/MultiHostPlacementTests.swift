@@ -86,19 +86,27 @@ import Testing
         #expect(pairLine?.contains(" big ") == true, "\(show)")
     }
 
-    @Test func aStepNoHostCanRunFailsTheRunBeforeAnyStepStarts() throws {
-        let servers = try SSHServer.separateHosts(2)
+    @Test func aStepNoHostCanRunFailsTheRunBeforeAnyStepStartsAndUndeclaredGPUsAreAskedFor() throws {
+        // The hosts' sessions find an nvidia-smi that reports two L4s first on their PATH.
+        let tools = FileManager.default.temporaryDirectory.appendingPathComponent("flow-smi-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: tools) }
+        try FileManager.default.createDirectory(at: tools, withIntermediateDirectories: true)
+        let smi = tools.appendingPathComponent("nvidia-smi")
+        try Data("#!/bin/sh\nprintf '0, NVIDIA L4\\n1, NVIDIA L4\\n'\n".utf8).write(to: smi)
+        chmod(smi.path, 0o755)
+        let servers = try SSHServer.separateHosts(2, extraConfig: "SetEnv PATH=\(tools.path):/usr/local/bin:/usr/bin:/bin")
         defer { withExtendedLifetime(servers) {} }
         let marker = "ran-\(UInt32.random(in: 0...UInt32.max))"
-        // "nowhere" declares no GPUs, so flow asks nvidia-smi there, and cannot reach it.
+        // "probed" declares no GPUs, so flow asks its nvidia-smi; "nowhere" declares none either, and cannot be reached.
         let p = try project("placement-h100", servers, workflow: """
             import FlowKit
             let p = Workflow("p") {
                 Command("prep", "touch \(marker)")
                 Command("huge", "touch \(marker)-huge").needs("prep").gpu("H100")
                 Function("fn") { ctx in ctx.log.info("ran") }.gpu("A10G")
+                Command("l4", "echo $CUDA_VISIBLE_DEVICES > {output/o}/cuda").gpu("L4:2")
             }
-            """, extraHosts: """
+            """, extraHosts: servers[1].hostsTOML(name: "probed", root: tools.appendingPathComponent("probed-root")) + """
             [hosts.nowhere]
             ssh = "\(servers[0].user)@127.0.0.1"
             port = 1
@@ -111,6 +119,7 @@ import Testing
         #expect(out.stderr.contains("host 'local' has"), "\(out.stderr)")
         #expect(out.stderr.contains("host 'a10' has 0: A10G"), "\(out.stderr)")
         #expect(out.stderr.contains("host 'big' has 0: A100-80GB, 1: A100-80GB"), "\(out.stderr)")
+        #expect(out.stderr.contains("host 'probed' has 0: NVIDIA L4, 1: NVIDIA L4"), "\(out.stderr)")
         #expect(out.stderr.contains("host 'nowhere' has no known GPUs (unreachable"), "\(out.stderr)")
         #expect(!FileManager.default.fileExists(atPath: p.root.appendingPathComponent(marker).path), "a step ran")
         #expect(try p.database().runs(limit: 10).isEmpty, "a run was started")
@@ -120,6 +129,13 @@ import Testing
         #expect(fn.status == 2, "\(fn.stdout)\(fn.stderr)")
         #expect(fn.stderr.contains("step 'fn' is a Swift function; this version of flow runs only command steps on remote hosts; it would run on host 'a10'"), "\(fn.stderr)")
         #expect(try p.database().runs(limit: 10).isEmpty, "a run was started")
+
+        // The GPUs nvidia-smi reported on "probed" are placed like declared ones.
+        let l4 = try p.flow("run", "l4")
+        #expect(l4.status == 0, "\(l4.stdout)\(l4.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.database().attempts(of: tag).first?.host == "probed")
+        #expect(try output(p, tag, "l4/o/cuda") == "0,1\n")
     }
 
     @Test func aDetachedRunFollowsItsRemoteStepAndBringsItsOutputsHome() throws {
