@@ -82,6 +82,14 @@ int flow_clone_file(int src_fd, int dst_fd) {
 #endif
 }
 
+int flow_writeback(int fd, long long offset, long long length, long long wait_offset, long long wait_length) {
+    if (wait_length > 0 &&
+        sync_file_range(fd, wait_offset, wait_length,
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+        return -1;
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
 long flow_copy_range(int src_fd, int dst_fd, unsigned long length) {
     return (long)copy_file_range(src_fd, NULL, dst_fd, NULL, length, 0);
 }

@@ -24,6 +24,11 @@ int flow_clone_file(int src_fd, int dst_fd);
 /// descriptors' offsets; the bytes copied, 0 at the end of the source, -1 with errno on error.
 long flow_copy_range(int src_fd, int dst_fd, unsigned long length);
 
+/// Starts writing `length` bytes of `fd` from `offset` to disk without waiting (sync_file_range WRITE), after
+/// waiting for the writeback of the range before it (`wait_offset`, `wait_length`; length 0 waits for none) so
+/// that dirty pages stay bounded while a big file is written. 0 on success, -1 with errno.
+int flow_writeback(int fd, long long offset, long long length, long long wait_offset, long long wait_length);
+
 /// Clock ticks per second, for /proc/<pid>/stat start times.
 long flow_clock_ticks(void);
 

@@ -40,6 +40,8 @@ public struct ContentStore: Sendable {
     public var verifiedObjects: StatCache?
     /// Objects smaller than this are always hashed on read: cheaper than looking their identity up.
     static let trustedObjectSize: Int64 = 1 << 20
+    /// Files this big are written on a second thread while the next chunk is hashed (see `ObjectWriter`).
+    static let pipelinedSize: Int64 = 16 << 20
     private var temporary: URL { directory.appendingPathComponent("tmp", isDirectory: true) }
 
     public init(directory: URL, verifiedObjects: StatCache? = nil) {
@@ -90,23 +92,32 @@ public struct ContentStore: Sendable {
             if !published { unlink(tmp.path) }
         }
         var hasher = StreamingSHA256()
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
         var total: Int64 = 0
+        // Big files: this thread reads and hashes while another writes the chunk before and the disk catches up.
+        let writer = Int64(st.st_size) >= Self.pipelinedSize ? ObjectWriter(fd: dst, path: tmp.path) : nil
+        defer { try? writer?.finish() }  // (runs before `dst` is closed, on every path)
+        let single = writer == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16) : nil
+        defer { single?.deallocate() }
         while true {
-            let n = read(src, buffer.baseAddress, chunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw storeError("cannot read \(file.path)")
+            let buffer = writer?.take() ?? single!
+            let n = read(src, buffer.baseAddress, buffer.count)
+            if n <= 0 {
+                writer?.giveBack(buffer)
+                if n < 0, errno == EINTR { continue }
+                if n < 0 { throw storeError("cannot read \(file.path): \(String(cString: strerror(errno)))") }
+                break
             }
-            if n == 0 { break }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(slice)
-            try writeAll(dst, slice, path: tmp.path)
+            if let writer {
+                writer.submit(buffer, count: n)
+            } else {
+                try writeAll(dst, slice, path: tmp.path)
+            }
             total += Int64(n)
             progress?(total)
         }
+        try writer?.finish()
         let digest = hasher.finalize()
         if contains(digest) {
             unlink(tmp.path)
@@ -307,18 +318,6 @@ public struct ContentStore: Sendable {
         let final = url(for: digest)
         try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard rename(tmp.path, final.path) == 0 else { throw storeError("cannot publish object \(digest.short)") }
-    }
-
-    private func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, path: String) throws {
-        var off = 0
-        while off < raw.count {
-            let n = write(fd, raw.baseAddress! + off, raw.count - off)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw storeError("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            off += n
-        }
     }
 
     private func storeError(_ message: String, hint: String? = nil) -> FlowError {
