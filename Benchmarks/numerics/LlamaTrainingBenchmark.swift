@@ -29,10 +29,16 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 let full = arguments.contains("--full")
-let steps = option("--steps", 10), rows = option("--rows", 4), length = option("--length", 256), rank = option("--rank", 16)
+// `--model 100m`: the brief's ~100M config (batch 1 × 256 by default); otherwise the tiny one (batch 4 × 256).
+let large = arguments.firstIndex(of: "--model").map { $0 + 1 < arguments.count && arguments[$0 + 1] == "100m" } ?? false
+let steps = option("--steps", 10), rows = option("--rows", large ? 1 : 4), length = option("--length", 256)
+let rank = option("--rank", 16)
 
-let config = LlamaConfig(vocabSize: 2048, hiddenSize: 128, intermediateSize: 352, numHiddenLayers: 4, numAttentionHeads: 4,
-                         numKeyValueHeads: 2, maxPositionEmbeddings: 2048)
+let config = large
+    ? LlamaConfig(vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numHiddenLayers: 12, numAttentionHeads: 12,
+                  numKeyValueHeads: 4, maxPositionEmbeddings: 2048)
+    : LlamaConfig(vocabSize: 2048, hiddenSize: 128, intermediateSize: 352, numHiddenLayers: 4, numAttentionHeads: 4,
+                  numKeyValueHeads: 2, maxPositionEmbeddings: 2048)
 let weights = LlamaWeights.random(config, seed: 0)
 let adapter = full ? nil : LoRAAdapter.initialized(LoRAConfig(rank: rank, alpha: Double(2 * rank)), base: weights, seed: 1)
 let model = LlamaModel(weights: weights, adapter: adapter, trainsBaseWeights: full)
@@ -70,7 +76,7 @@ let median = times[times.count / 2], best = times[0]
 let peak = max(sgemmPeak(m: 512, n: 512, k: 512, repeats: 40), sgemmPeak(m: 1024, n: 1024, k: 1024, repeats: 20))
 let modelShaped = sgemmPeak(m: rows * length, n: config.intermediateSize, k: config.hiddenSize, repeats: 40)
 let core = String(cString: openblas_get_corename()), threads = model.threads.count
-print(String(format: "flow %@ (OpenBLAS %@ kernels, %d threads): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
-             full ? "full fine-tuning" : "LoRA r=\(rank)", core, threads, rows, length, best * 1000, n / best, median * 1000, n / median, flopsPerStep / median / 1e9,
+print(String(format: "flow %@ %@ (OpenBLAS %@ kernels, %d threads): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
+             large ? "~100M" : "tiny", full ? "full fine-tuning" : "LoRA r=\(rank)", core, threads, rows, length, best * 1000, n / best, median * 1000, n / median, flopsPerStep / median / 1e9,
              100 * flopsPerStep / median / 1e9 / peak, peak, rows * length, config.intermediateSize, config.hiddenSize,
              modelShaped, loss))

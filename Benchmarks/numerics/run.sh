@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the release libFlowRuntime, compiles the Swift benchmark against it, and runs it beside the PyTorch
-# reference (needs /work/venv-torch: see scripts/fixtures/numerics.py). Usage: Benchmarks/numerics/run.sh [--full]
+# reference (needs /work/venv-torch: see scripts/fixtures/numerics.py). Usage: Benchmarks/numerics/run.sh [--model tiny|100m] [--full]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-numerics}
