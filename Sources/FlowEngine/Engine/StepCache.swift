@@ -42,6 +42,7 @@ extension StepRunner {
 
     /// Runs the step's `cacheKey` closure in a worker process and returns what it computed.
     private func workerKeyMaterial(_ step: StepSpec) async throws -> [String] {
+        try materializeInputs(of: step.name)
         let dir = project.runsDirectory.appendingPathComponent(tag).appendingPathComponent(".invocations")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let invocation = WorkerInvocation(
@@ -98,18 +99,16 @@ extension StepRunner {
         return (try store.put(tree.encoded), url.lastPathComponent)
     }
 
-    /// Restores a cache hit's outputs into this run and records the step as cached under `key`, in one transaction;
-    /// returns what was wrong (and leaves nothing behind) if any object is damaged.
+    /// Takes a cache hit's outputs into this run and records the step as cached under `key`, in one transaction;
+    /// returns what was wrong if any object is damaged. The outputs are checked, not copied: they are written out
+    /// only if a step that reads them runs (`materializeInputs`), so a fully cached run writes no files.
     func restore(_ hit: ActionCacheRecord, step: String, key: ActionKey) -> String? {
-        let outputs = outputsDirectory(step)
-        FilePermissions.remove(outputs)
+        FilePermissions.remove(outputsDirectory(step))
         do {
-            try FilePermissions.makeDirectory(outputs)
             var records: [OutputRecord] = []
             for (name, digest) in hit.outputDigests.sorted(by: { $0.key < $1.key }) {
-                try engine.store.materialize(tree: digest, to: outputs.appendingPathComponent(name, isDirectory: true))
-                records.append(OutputRecord(runTag: tag, step: step, name: name, digest: digest.hex,
-                                            size: (try? engine.store.tree(digest).size) ?? 0))
+                let size = try engine.store.verify(tree: digest)
+                records.append(OutputRecord(runTag: tag, step: step, name: name, digest: digest.hex, size: size))
             }
             try database.write { db in
                 try Self.insert(records, db)
@@ -128,12 +127,39 @@ extension StepRunner {
                     arguments: [key.digest.hex, StepStatus.cached.rawValue, Date().timeIntervalSince1970, hit.runTag,
                                 tag, step])
             }
-            runOutputs.record(step, records)
-            FilePermissions.makeReadOnly(outputs)
+            runOutputs.record(step, records, written: false)
             return nil
         } catch {
-            FilePermissions.remove(outputs)
             return "\(error)"
+        }
+    }
+
+    /// Writes out the outputs of the cached steps `step` reads, before it runs here (their folders under the run
+    /// appear whole or not at all).
+    func materializeInputs(of step: String) throws {
+        for dep in plan.graph.dependencies[step, default: []] {
+            try runOutputs.writeOnce(dep) { records in
+                let target = outputsDirectory(dep)
+                let partial = target.deletingLastPathComponent()
+                    .appendingPathComponent(".\(dep).partial-\(getpid())", isDirectory: true)
+                FilePermissions.remove(partial)
+                do {
+                    try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+                    for r in records {
+                        guard let digest = Digest(hex: r.digest) else { continue }
+                        try engine.store.materialize(tree: digest, to: partial.appendingPathComponent(r.name, isDirectory: true))
+                    }
+                    FilePermissions.makeReadOnly(partial)
+                    FilePermissions.remove(target)
+                    guard rename(partial.path, target.path) == 0 else {
+                        throw FlowError(.internalError, "cannot move \(partial.path) to \(target.path): \(String(cString: strerror(errno)))")
+                    }
+                } catch {
+                    FilePermissions.remove(partial)
+                    throw FlowError(.stepFailed, "the cached outputs of step '\(dep)' could not be written out for '\(step)': \(error)",
+                                    hint: "run again: a damaged object makes '\(dep)' re-run")
+                }
+            }
         }
     }
 
@@ -171,7 +197,7 @@ extension StepRunner {
                 try RefRecord(name: "last_run_prepared", digest: prepared.hex, updatedAt: now).save(db)
             }
         }
-        runOutputs.record(step, records)
+        runOutputs.record(step, records, written: true)
         FilePermissions.makeReadOnly(outputs)
     }
 
@@ -200,11 +226,28 @@ extension StepRunner {
 }
 
 /// The outputs each finished step of a run recorded, kept in memory so the keys of the steps after it need no
-/// database read (a fully cached 1,000-step run makes a thousand of them).
+/// database read (a fully cached 1,000-step run makes a thousand of them), and whether they are written out under
+/// the run yet (a cache hit's are not until a step that reads them runs).
 final class RunOutputs: @unchecked Sendable {
     private let lock = NSLock()
     private var byStep: [String: [OutputRecord]] = [:]
+    private var unwritten: Set<String> = []
 
-    func record(_ step: String, _ records: [OutputRecord]) { lock.withLock { byStep[step] = records } }
+    func record(_ step: String, _ records: [OutputRecord], written: Bool) {
+        lock.withLock {
+            byStep[step] = records
+            if written { unwritten.remove(step) } else { unwritten.insert(step) }
+        }
+    }
+
     func of(_ step: String) -> [OutputRecord]? { lock.withLock { byStep[step] } }
+
+    /// Runs `write` with `step`'s records if they are not written out yet, one caller at a time.
+    func writeOnce(_ step: String, _ write: ([OutputRecord]) throws -> Void) throws {
+        try lock.withLock {
+            guard unwritten.contains(step), let records = byStep[step] else { return }
+            try write(records)
+            unwritten.remove(step)
+        }
+    }
 }

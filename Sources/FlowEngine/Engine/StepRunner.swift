@@ -184,6 +184,7 @@ struct StepRunner: Sendable {
         let name = step.name
         let options: ChildProcess.Options
         do {
+            try materializeInputs(of: name)
             let mounts = try mountVolumes(step)
             options = try processOptions(step, attempt: attempt, outputs: outputs, mounts: mounts)
         } catch {

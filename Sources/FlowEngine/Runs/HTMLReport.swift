@@ -34,11 +34,13 @@ public struct HTMLReport {
             else { continue }
             report.configFiles.append((value, text))
         }
+        // Read from the store: a cached step's outputs are not written out under the run.
+        let store = ContentStore(directory: project.storeDirectory.appendingPathComponent("objects"))
         for output in try database.outputs(of: run.tag) {
-            let dir = project.runsDirectory.appendingPathComponent(run.tag).appendingPathComponent(output.step)
-                .appendingPathComponent(output.name)
-            let file = dir.appendingPathComponent("predictions.jsonl")
-            guard let handle = try? FileHandle(forReadingFrom: file) else { continue }
+            guard let tree = Digest(hex: output.digest).flatMap({ try? store.tree($0) }),
+                let entry = tree.entries.first(where: { $0.name == "predictions.jsonl" && $0.kind == .file }),
+                let handle = try? FileHandle(forReadingFrom: store.url(for: entry.digest))
+            else { continue }
             defer { try? handle.close() }
             let head = (try? handle.read(upToCount: 1 << 20)) ?? Data()
             let rows = head.split(separator: UInt8(ascii: "\n")).prefix(predictionSample).compactMap {

@@ -206,24 +206,49 @@ public struct ContentStore: Sendable {
         }
     }
 
+    /// Checks that the tree `digest` and everything under it are in the store and intact, writing nothing: file
+    /// objects are hashed unless verified before and unchanged since (see `verifiedObjects`). Returns the tree's size.
+    @discardableResult
+    public func verify(tree digest: Digest) throws -> Int64 {
+        let tree = try tree(digest)
+        for entry in tree.entries {
+            switch entry.kind {
+            case .directory: try verify(tree: entry.digest)
+            case .symlink: _ = try object(entry.digest)
+            case .file: try checkObject(entry.digest, name: entry.name, copyingTo: nil)
+            }
+        }
+        return tree.size
+    }
+
     /// Copies (or clones) one file object out: at disk speed when the object was verified before and is unchanged
     /// since (see `verifiedObjects`), else checking its digest while copying.
     public func copyObject(_ digest: Digest, to target: URL, executable: Bool) throws {
-        let path = url(for: digest).path
-        let src = open(path, O_RDONLY | O_CLOEXEC)
-        guard src >= 0 else {
-            throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is missing from the store",
-                             hint: "run `flow volume fsck`")
-        }
-        defer { close(src) }
         let dst = open(target.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o755 : 0o644)
         guard dst >= 0 else { throw storeError("cannot create \(target.path): \(String(cString: strerror(errno)))") }
         defer { close(dst) }
+        do {
+            try checkObject(digest, name: target.lastPathComponent, copyingTo: (dst, target.path))
+        } catch {
+            unlink(target.path)
+            throw error
+        }
+    }
+
+    /// Reads a file object through once, checking its digest (unless trusted by identity) and copying it to `out`.
+    private func checkObject(_ digest: Digest, name: String, copyingTo out: (fd: Int32, path: String)?) throws {
+        let path = url(for: digest).path
+        let src = open(path, O_RDONLY | O_CLOEXEC)
+        guard src >= 0 else {
+            throw storeError("object \(digest.short) (for \(name)) is missing from the store", hint: "run `flow volume fsck`")
+        }
+        defer { close(src) }
         var st = stat()
         let statted = fstat(src, &st) == 0
         let identity = statted && Int64(st.st_size) >= Self.trustedObjectSize ? FileIdentity(path: path, st) : nil
         if let identity, let known = verifiedObjects?.digest(for: identity), known.0 == digest {
-            if try fastCopy(src, dst, size: identity.size, path: target.path) { return }
+            guard let out else { return }
+            if try fastCopy(src, out.fd, size: identity.size, path: out.path) { return }
         }
         var hasher = StreamingSHA256()
         // Small objects (most outputs) get a buffer their size, not a fresh 1 MiB mapping each.
@@ -236,12 +261,11 @@ public struct ContentStore: Sendable {
             if n == 0 { break }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(slice)
-            try writeAll(dst, slice, path: target.path)
+            if let out { try writeAll(out.fd, slice, path: out.path) }
         }
         guard hasher.finalize() == digest else {
-            unlink(target.path)
             quarantine(digest)
-            throw storeError("object \(digest.short) (for \(target.lastPathComponent)) is damaged",
+            throw storeError("object \(digest.short) (for \(name)) is damaged",
                              hint: "run `flow volume fsck`; the step that produced it will re-run")
         }
         if let identity { verifiedObjects?.remember(identity, digest: digest, size: identity.size) }
