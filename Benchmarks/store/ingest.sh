@@ -20,6 +20,10 @@ put_s=$(t "$flow" volume put bench "$work/big.bin" big.bin)
 put_again_s=$(t "$flow" volume put bench "$work/big.bin" big.bin --force)   # stat cache: not re-hashed
 cp_s=$(t cp "$work/big.bin" "$work/copy.bin")
 rm -f "$work/copy.bin"
+# The floor for any durable ingest on this disk: copying the bytes and fsyncing them, nothing hashed.
+sync
+ddsync_s=$(t dd if="$work/big.bin" of="$work/copy.bin" bs=4M conv=fsync status=none)
+rm -f "$work/copy.bin"
 get_s=$(t "$flow" volume get bench/big.bin "$work/got.bin")
 cmp "$work/big.bin" "$work/got.bin"
 mbps() { echo "$mib / $1" | bc -l; }
@@ -29,4 +33,6 @@ printf '%-34s %8.2f %10.0f\n' "sha256sum" "$sha256sum_s" "$(mbps "$sha256sum_s")
 printf '%-34s %8.2f %10.0f\n' "flow volume put (hash + store)" "$put_s" "$(mbps "$put_s")"
 printf '%-34s %8.2f %10.0f\n' "flow volume put again (unchanged)" "$put_again_s" "$(mbps "$put_again_s")"
 printf '%-34s %8.2f %10.0f\n' "cp" "$cp_s" "$(mbps "$cp_s")"
+printf '%-34s %8.2f %10.0f\n' "dd conv=fsync (copy + fsync)" "$ddsync_s" "$(mbps "$ddsync_s")"
 printf '%-34s %8.2f %10.0f\n' "flow volume get (verify + copy)" "$get_s" "$(mbps "$get_s")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
