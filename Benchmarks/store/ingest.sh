@@ -6,7 +6,8 @@
 set -euo pipefail
 flow="$(realpath "$1")"
 mib="${2:-1024}"
-work="$(mktemp -d /tmp/flow-bench-ingest.XXXXXX)"
+# INGEST_DIR: where to work (default /tmp), e.g. a folder on XFS or btrfs to see reflinked ingests.
+work="$(mktemp -d "${INGEST_DIR:-/tmp}/flow-bench-ingest.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/p/Workflows"
 head -c $((mib * 1024 * 1024)) /dev/urandom > "$work/big.bin"

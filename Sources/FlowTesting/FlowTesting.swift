@@ -109,6 +109,26 @@ public struct TestingError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+/// Runs a system tool to its end; returns its standard output, or throws with its error output when it fails.
+@discardableResult
+public func runTool(_ executable: String, _ arguments: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let output = out.fileHandleForReading.readDataToEndOfFile()
+    let error = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw TestingError("\((executable as NSString).lastPathComponent) \(arguments.joined(separator: " ")): "
+            + String(decoding: error, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+    return String(decoding: output, as: UTF8.self)
+}
+
 /// Processes whose command line contains `marker` (from /proc), for checking that nothing was left behind.
 public func processes(matching marker: String) -> [Int32] {
     let me = getpid()

@@ -56,20 +56,6 @@ public final class NetworkNamespace: @unchecked Sendable {
     /// Runs `ip arguments...`; throws with its error output when it fails.
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ipTool)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw TestingError("ip \(arguments.joined(separator: " ")): " + String(decoding: error, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-        return String(decoding: output, as: UTF8.self)
+        try runTool(ipTool, arguments)
     }
 }

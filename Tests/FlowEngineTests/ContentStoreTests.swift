@@ -1,4 +1,5 @@
 @testable import FlowEngine
+import FlowTesting
 import Foundation
 import Testing
 
@@ -40,5 +41,28 @@ import Testing
         #expect(try Data(contentsOf: copy) == data)
         // Storing the same bytes again finds the object already there.
         #expect(try store.putFile(input).0 == digest)
+    }
+
+    @Test(.enabled(if: LoopFileSystem.available, "needs root, loop devices and mkfs.xfs"))
+    func onAFileSystemWithReflinksAnIngestedFileSharesItsBlocksAndItsClonesDigest() throws {
+        let xfs = try LoopFileSystem()
+        let input = xfs.mountPoint.appendingPathComponent("input.bin")
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let data = try #require(try random.read(upToCount: (3 << 20) + 777))
+        try data.write(to: input)
+        let store = ContentStore(directory: xfs.mountPoint.appendingPathComponent("objects"))
+
+        let (digest, size) = try store.putFile(input)
+        #expect(size == Int64(data.count))
+        #expect(digest.hex == (try sha256sum(input)))
+        let object = store.url(for: digest)
+        #expect(try LoopFileSystem.sharesBlocks(object), "the object is a clone of the file, not a copy")
+        #expect(try Data(contentsOf: object) == data)
+        // Changing the file afterwards does not change the stored object (a clone is copy-on-write).
+        let handle = try FileHandle(forWritingTo: input)
+        try handle.write(contentsOf: Data("changed".utf8))
+        try handle.close()
+        #expect(try sha256sum(object) == digest.hex)
+        #expect(try store.putFile(input).0 != digest)
     }
 }

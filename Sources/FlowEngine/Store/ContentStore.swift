@@ -71,7 +71,8 @@ public struct ContentStore: Sendable {
         return digest
     }
 
-    /// Stores a file in one streaming pass (hashing while copying); returns its digest and size.
+    /// Stores a file in one streaming pass (hashing while copying; on a file system with reflinks, cloning it and
+    /// hashing the clone); returns its digest and size.
     public func putFile(_ file: URL, statCache: StatCache? = nil, progress: ((Int64) -> Void)? = nil) throws
         -> (Digest, Int64)
     {
@@ -91,10 +92,41 @@ public struct ContentStore: Sendable {
             close(dst)
             if !published { unlink(tmp.path) }
         }
+        let digest: Digest, total: Int64
+        if Int64(st.st_size) >= Self.trustedObjectSize, flow_clone_file(src, dst) == 0 {
+            // XFS, btrfs: the object shares the file's blocks, so nothing is copied; the clone, which nothing else
+            // can write, is what gets hashed.
+            let clone = open(tmp.path, O_RDONLY | O_CLOEXEC)
+            guard clone >= 0 else { throw storeError("cannot read \(tmp.path)") }
+            defer { close(clone) }
+            (digest, total) = try hashFile(clone, path: tmp.path, progress: progress)
+        } else {
+            (digest, total) = try copyHashing(src, to: dst, temporary: tmp, file: file, size: Int64(st.st_size),
+                                              progress: progress)
+        }
+        if contains(digest) {
+            unlink(tmp.path)
+        } else {
+            try publish(fd: dst, temporary: tmp, as: digest)
+            // The object was hashed as it was written: reads may trust it while its file is unchanged.
+            var written = stat()
+            if total >= Self.trustedObjectSize, fstat(dst, &written) == 0 {
+                verifiedObjects?.remember(FileIdentity(path: url(for: digest).path, written), digest: digest, size: total)
+            }
+        }
+        published = true
+        statCache?.remember(identity, digest: digest, size: total)
+        return (digest, total)
+    }
+
+    /// Copies `src` to `dst` while hashing it, in one pass; returns the digest and the bytes copied.
+    private func copyHashing(_ src: Int32, to dst: Int32, temporary tmp: URL, file: URL, size: Int64,
+                             progress: ((Int64) -> Void)?) throws -> (Digest, Int64)
+    {
         var hasher = StreamingSHA256()
         var total: Int64 = 0
         // Big files: this thread reads and hashes while another writes the chunk before and the disk catches up.
-        let writer = Int64(st.st_size) >= Self.pipelinedSize ? ObjectWriter(fd: dst, path: tmp.path) : nil
+        let writer = size >= Self.pipelinedSize ? ObjectWriter(fd: dst, path: tmp.path) : nil
         defer { try? writer?.finish() }  // (runs before `dst` is closed, on every path)
         let single = writer == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16) : nil
         defer { single?.deallocate() }
@@ -118,20 +150,7 @@ public struct ContentStore: Sendable {
             progress?(total)
         }
         try writer?.finish()
-        let digest = hasher.finalize()
-        if contains(digest) {
-            unlink(tmp.path)
-        } else {
-            try publish(fd: dst, temporary: tmp, as: digest)
-            // The object was hashed as it was written: reads may trust it while its file is unchanged.
-            var written = stat()
-            if total >= Self.trustedObjectSize, fstat(dst, &written) == 0 {
-                verifiedObjects?.remember(FileIdentity(path: url(for: digest).path, written), digest: digest, size: total)
-            }
-        }
-        published = true
-        statCache?.remember(identity, digest: digest, size: total)
-        return (digest, total)
+        return (hasher.finalize(), total)
     }
 
     /// Stores a directory as a Merkle tree of its files; returns the root tree's digest.
@@ -303,19 +322,31 @@ public struct ContentStore: Sendable {
 
     /// Re-hashes an object; false when its content no longer matches.
     public func verify(_ digest: Digest) -> Bool {
-        let fd = open(url(for: digest).path, O_RDONLY | O_CLOEXEC)
+        let path = url(for: digest).path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
+        return (try? hashFile(fd, path: path, progress: nil))?.0 == digest
+    }
+
+    /// Hashes what is left to read of `fd`; returns the digest and the bytes read.
+    private func hashFile(_ fd: Int32, path: String, progress: ((Int64) -> Void)?) throws -> (Digest, Int64) {
         var hasher = StreamingSHA256()
+        var total: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let n = read(fd, buffer.baseAddress, 1 << 20)
-            if n < 0 { if errno == EINTR { continue }; return false }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw storeError("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += Int64(n)
+            progress?(total)
         }
-        return hasher.finalize() == digest
+        return (hasher.finalize(), total)
     }
 
     /// Moves a damaged object aside (to `damaged/`), so nothing reads it again and a re-run stores it anew.
