@@ -92,18 +92,22 @@ public struct ContentStore: Sendable {
             close(dst)
             if !published { unlink(tmp.path) }
         }
-        let digest: Digest, total: Int64
+        var hashed: (Digest, Int64)?
         if Int64(st.st_size) >= Self.trustedObjectSize, flow_clone_file(src, dst) == 0 {
-            // XFS, btrfs: the object shares the file's blocks, so nothing is copied; the clone, which nothing else
-            // can write, is what gets hashed.
-            let clone = open(tmp.path, O_RDONLY | O_CLOEXEC)
-            guard clone >= 0 else { throw storeError("cannot read \(tmp.path)") }
-            defer { close(clone) }
-            (digest, total) = try hashFile(clone, path: tmp.path, progress: progress)
-        } else {
-            (digest, total) = try copyHashing(src, to: dst, temporary: tmp, file: file, size: Int64(st.st_size),
-                                              progress: progress)
+            // XFS, btrfs: the object shares the file's blocks, so nothing is copied. The file is hashed (its pages
+            // are the ones in memory); it is the clone's content only if the file did not change meanwhile (the
+            // same identity check as the stat cache's), else the clone is dropped and the file copied.
+            hashed = try hashFile(src, path: file.path, progress: progress)
+            var after = stat()
+            if fstat(src, &after) != 0 || FileIdentity(path: file.path, after) != identity {
+                hashed = nil
+                guard ftruncate(dst, 0) == 0, lseek(src, 0, SEEK_SET) == 0 else {
+                    throw storeError("cannot start over storing \(file.path), which changed while it was read")
+                }
+            }
         }
+        let (digest, total) = try hashed ?? copyHashing(src, to: dst, temporary: tmp, file: file,
+                                                       size: Int64(st.st_size), progress: progress)
         if contains(digest) {
             unlink(tmp.path)
         } else {
