@@ -97,13 +97,15 @@ struct RemoteStepRunner: Sendable {
         let exports = environment.sorted(by: { $0.key < $1.key }).map { "export \($0.key)=\(shellQuote($0.value))" }
             .joined(separator: "; ")
         // The step's output is masked on the host before it reaches the log file: awk replaces each secret's
-        // value (read from its environment, never from its command line) line by line.
+        // value (read from its environment, never from its command line) line by line. mawk (Debian's awk) reads
+        // a pipe in blocks unless told `-W interactive`, which would hold a running step's lines back.
         let mask = #"BEGIN { n = split(ENVIRON["FLOW_SECRET_NAMES"], k, " ") } { line = $0; for (i = 1; i <= n; i++) { v = ENVIRON[k[i]]; if (v == "") continue; out = ""; while ((p = index(line, v)) > 0) { out = out substr(line, 1, p - 1) "****"; line = substr(line, p + length(v)) } line = out line } print line; fflush() }"#
         let names = secrets.keys.sorted().joined(separator: " ")
         let script = """
             set -e; cd \(shellQuote(runDir)); rm -f status log pid code
             cat > run.sh <<'FLOW_RUN_SH'
-            { sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | awk '\(mask)' > log
+            A=awk; if awk -W interactive 'BEGIN { }' < /dev/null > /dev/null 2>&1; then A="awk -W interactive"; fi
+            { sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | $A '\(mask)' > log
             mv code status
             FLOW_RUN_SH
             while IFS= read -r line; do [ -z "$line" ] && break; k=${line%%=*}; v=$(printf %s "${line#*=}" | base64 -d); export "$k=$v"; done
@@ -195,7 +197,7 @@ struct RemoteStepRunner: Sendable {
         }
     }
 
-    private func remoteError(_ what: String, _ r: SSHTransport.Result) -> FlowError {
+    func remoteError(_ what: String, _ r: SSHTransport.Result) -> FlowError {
         FlowError(.stepFailed, "\(transport.host.name): \(what) (\(r.status.description)): "
                   + r.output.suffix(3).joined(separator: " | "))
     }
