@@ -20,11 +20,6 @@ import Testing
             }
             .needs("make").secrets("huggingface")
             Command("count", "wc -l < {shout/loud}/out.txt > {output/n}/n").needs("shout")
-            Function("hang") { ctx in
-                ctx.log.info("waiting")
-                while true { try await Task.sleep(for: .milliseconds(50)) }
-            }
-            .timeout(.seconds(2))
         }
         """
 
@@ -64,7 +59,14 @@ import Testing
         #expect(report.workers == [digest.hex])
         #expect(report.missing.isEmpty, "\(report.missing)")
 
-        // Running the function again sends no worker: the host has it.
+        // Running the function again sends no worker: the host has it. Linked again from scratch, the worker is the
+        // same bytes, so the host still has it.
+        #expect(try p.flow("run", "shout", "--host", "loopback", "--force", "shout").status == 0)
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("shout: sent 0 bytes of worker"))
+        let linked = FileManager.default.enumerator(atPath: p.root.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix("/worker-static") || $0.hasSuffix("/worker-static.sha256") } ?? []
+        #expect(linked.count == 2, "\(linked)")
+        for file in linked { try FileManager.default.removeItem(at: p.root.appendingPathComponent(file)) }
         #expect(try p.flow("run", "shout", "--host", "loopback", "--force", "shout").status == 0)
         #expect(try p.flow("logs", try p.lastTag()).stdout.contains("shout: sent 0 bytes of worker"))
 
@@ -81,7 +83,17 @@ import Testing
 
     @Test func aRemoteFunctionStepThatOverrunsItsTimeoutIsKilledOnTheHost() throws {
         let server = try SSHServer()
-        let (p, remoteRoot) = try remoteProject(server, "remote-function-timeout", workflow: Self.workflow)
+        // This file does not import Foundation: the worker links it all the same.
+        let (p, remoteRoot) = try remoteProject(server, "remote-function-timeout", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Function("hang") { ctx in
+                    ctx.log.info("waiting")
+                    while true { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                .timeout(.seconds(2))
+            }
+            """)
         let out = try p.flow("run", "hang", "--host", "loopback")
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         let tag = try p.lastTag()

@@ -33,25 +33,36 @@ extension WorkflowCompiler {
                 hint: "build flow with `swift build` (it builds the FlowRuntimeStatic library too)")
         }
         let settings = toolchain.compileSettings()
+        let fm = FileManager.default
         let staging = dir.appendingPathComponent(".worker-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        defer { unlink(staging.path) }
-        let build = toolchain.buildDirectory.path
-        let args = [
-            "-module-name", "UserWorkflow", main.path, "-Onone", "-static-stdlib",
-            "-I", "\(build)/Modules", "-L", build, "-lFlowRuntimeStatic",
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: staging) }
+        // The extra file imports Foundation so the objects name every static Foundation library, whether or not
+        // the workflow file imports it. Objects are compiled into the staging folder first (not the driver's
+        // randomly named temporary one) so the same inputs link to the same bytes, hence the same digest.
+        let imports = staging.appendingPathComponent("imports.swift")
+        try Data("import Foundation\n".utf8).write(to: imports)
+        let compile = try await runTool(settings.swiftc, [
+            "-c", "-module-name", "UserWorkflow", main.path, imports.path, "-Onone", "-static-stdlib",
+            "-I", "\(toolchain.buildDirectory.path)/Modules",
             "-module-cache-path", cacheDirectory.appendingPathComponent("ModuleCache").path,
-            "-o", staging.path,
-        ] + settings.flags + toolchain.systemLinkFlags() + (try await autolinkFlags(swiftc: settings.swiftc))
-        let result = try await runTool(settings.swiftc, args, in: dir)
-        guard result.status.succeeded else {
+        ] + settings.flags, in: staging)
+        // The archive goes among the inputs, so the driver links it in one group with the objects and the static
+        // Foundation libraries they name (which need each other in both directions).
+        let output = staging.appendingPathComponent("worker")
+        let link = compile.status.succeeded ? try await runTool(settings.swiftc, [
+            staging.appendingPathComponent("main.o").path, staging.appendingPathComponent("imports.o").path,
+            toolchain.staticRuntime.path, "-static-stdlib", "-o", output.path,
+        ] + toolchain.systemLinkFlags() + (try await autolinkFlags(swiftc: settings.swiftc)), in: staging) : compile
+        guard link.status.succeeded else {
             throw FlowError.config(
                 "cannot link the static worker of \(compiled.source.lastPathComponent):\n"
-                    + result.output.filter { $0.contains("error") }.suffix(20).joined(separator: "\n"),
+                    + link.output.filter { $0.contains("error") }.suffix(20).joined(separator: "\n"),
                 hint: "check that the system libraries flow links (OpenBLAS, SQLite) are installed (`scripts/setup`)")
         }
-        let digest = try Digest.of(Data(contentsOf: staging, options: .alwaysMapped))
+        let digest = try Digest.of(Data(contentsOf: output, options: .alwaysMapped))
         // The binary first, its digest last: a digest file always names a complete binary beside it.
-        guard rename(staging.path, binary.path) == 0 else {
+        guard rename(output.path, binary.path) == 0 else {
             throw FlowError(.internalError, "cannot publish the static worker to \(binary.path): \(String(cString: strerror(errno)))")
         }
         try Data(digest.hex.utf8).write(to: digestFile, options: .atomic)
@@ -59,7 +70,7 @@ extension WorkflowCompiler {
     }
 
     /// The libraries the archive's modules ask to be linked with (module maps' `link`, e.g. `-lsqlite3`), which
-    /// the linker reads only from object files, not from archives.
+    /// the driver reads only from the objects it compiled, not from archives.
     private func autolinkFlags(swiftc: String) async throws -> [String] {
         let tool = URL(fileURLWithPath: swiftc).deletingLastPathComponent().appendingPathComponent("swift-autolink-extract").path
         let result = try await runTool(tool, [toolchain.staticRuntime.path, "-o", "-"], in: cacheDirectory)
