@@ -135,12 +135,13 @@ struct RemoteStepRunner: Sendable {
                 throw RemoteStop.stopped
             }
             let from = received.value + 1
-            // Streams the log while the step's session lives, then prints its status line.
+            // Streams the log while the step's session lives, then prints its status line. tail looks at the
+            // session's pid every 0.1 s rather than its default second, which every remote step would wait out.
             let script = """
                 cd \(shellQuote(runDir)) || exit 9
                 while [ ! -f pid ]; do sleep 0.05; done
                 p="$(cat pid)"
-                tail -c +\(from) -f --pid="$p" log 2>/dev/null
+                tail -s 0.1 -c +\(from) -f --pid="$p" log 2>/dev/null
                 n=0
                 while [ ! -f status ]; do
                   if ! kill -0 "$p" 2>/dev/null; then n=$((n+1)); [ $n -gt 40 ] && { printf '\\nFLOW-STATUS-LOST\\n'; exit 0; }; fi
