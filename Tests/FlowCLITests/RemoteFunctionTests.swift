@@ -81,12 +81,18 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path) == workers)
     }
 
-    @Test func aRemoteFunctionStepThatOverrunsItsTimeoutIsKilledOnTheHost() throws {
+    @Test func aFailedRemoteFunctionIsRetriedAndOneThatOverrunsItsTimeoutIsKilledOnTheHost() throws {
         let server = try SSHServer()
         // This file does not import Foundation: the worker links it all the same.
         let (p, remoteRoot) = try remoteProject(server, "remote-function-timeout", workflow: """
             import FlowKit
+            struct FirstAttemptFails: Error {}
             let r = Workflow("r") {
+                Function("flaky") { ctx in
+                    if ctx.attempt == 1 { throw FirstAttemptFails() }
+                    ctx.log.info("attempt \\(ctx.attempt) went through")
+                }
+                .retries(1, initialDelay: .milliseconds(100))
                 Function("hang") { ctx in
                     ctx.log.info("waiting")
                     while true { try await Task.sleep(for: .milliseconds(50)) }
@@ -94,6 +100,12 @@ import Testing
                 .timeout(.seconds(2))
             }
             """)
+        let flaky = try p.flow("run", "flaky", "--host", "loopback")
+        #expect(flaky.status == 0, "\(flaky.stdout)\(flaky.stderr)")
+        let flakyLogs = try p.flow("logs", try p.lastTag()).stdout
+        #expect(flakyLogs.contains("flaky: attempt 1 failed"), "\(flakyLogs)")
+        #expect(flakyLogs.contains("flaky#2 | attempt 2 went through"), "\(flakyLogs)")
+
         let out = try p.flow("run", "hang", "--host", "loopback")
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         let tag = try p.lastTag()
