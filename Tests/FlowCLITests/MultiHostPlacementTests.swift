@@ -129,7 +129,8 @@ import Testing
         #expect(fn.status == 0, "\(fn.stdout)\(fn.stderr)")
         let fnTag = try p.lastTag()
         #expect(try p.database().attempts(of: fnTag).first?.host == "a10")
-        #expect(try p.flow("logs", fnTag).stdout.contains("fn | ran"))
+        let fnLogs = try p.flow("logs", fnTag).stdout
+        #expect(fnLogs.contains("fn   | ran"), "\(fnLogs)")
 
         // The GPUs nvidia-smi reported on "probed" are placed like declared ones.
         let l4 = try p.flow("run", "l4")
