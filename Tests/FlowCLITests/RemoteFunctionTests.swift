@@ -17,6 +17,7 @@ import Testing
                 try loud.write(to: ctx.output("loud").appendingPathComponent("out.txt"), atomically: true, encoding: .utf8)
                 ctx.log.info("token=\\(ProcessInfo.processInfo.environment["HF_TOKEN"] ?? "none")")
                 ctx.log.info("ran in \\(FileManager.default.currentDirectoryPath)")
+                ctx.progress.record(["words": Double(words.split(separator: "\\n").count)], step: 1)
             }
             .needs("make").secrets("huggingface")
             Command("count", "wc -l < {shout/loud}/out.txt > {output/n}/n").needs("shout")
@@ -42,6 +43,10 @@ import Testing
         #expect(logs.range(of: #"shout: sent [1-9][0-9]{6,} bytes of worker"#, options: .regularExpression) != nil, "\(logs)")
         #expect(filesContaining(secret, under: remoteRoot).isEmpty, "the secret reached a file on the host")
         #expect(filesContaining(secret, under: p.project.storeDirectory).isEmpty)
+        // Its progress events came back as metrics, not as log lines.
+        let words = try p.database().metrics(of: tag).filter { $0.step == "shout" && $0.name == "words" }
+        #expect(words.map(\.value) == [2], "\(words)")
+        #expect(!logs.contains("flow-event"), "\(logs)")
 
         // The installed worker carries its own Swift runtime: no libswift* or Foundation library to find on the host.
         let workers = try FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path)

@@ -48,6 +48,7 @@ extension StepRunner {
             env["FLOW_RUN_TAG"] = tag
             env["FLOW_STEP"] = name
             env["FLOW_ATTEMPT"] = String(attempt)
+            if !step.isCommand { env[StepEvent.onStandardOutputVariable] = "1" }
             if let devices = visibleDevices(name) { env["CUDA_VISIBLE_DEVICES"] = devices }
             var secrets: [String: String] = [:]
             for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
@@ -66,6 +67,11 @@ extension StepRunner {
             let code = try await runner.follow(
                 runDir: runDir,
                 onLine: { line in
+                    // A remote worker's progress events arrive in its log, marked (see `StepEvent.lineMarker`).
+                    if line.hasPrefix(StepEvent.lineMarker) {
+                        handleEvent(String(line.dropFirst(StepEvent.lineMarker.count)), step: name, attempt: attempt)
+                        return
+                    }
                     let clean = redactor.redact(line)
                     writer.append(clean, attempt: attempt)
                     lastLines.keepLast(clean, limit: 20)
@@ -125,7 +131,7 @@ extension StepRunner {
                 inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0, "\(runDir)/inputs/\($0)") }),
                 outputsDirectory: "\(runDir)/outputs", volumes: [:], workDirectory: runDir)
             return RemoteLaunch(
-                command: "exec \(shellQuote(runner.workerPath(worker.digest))) run-step \(shellQuote("\(runDir)/invocation.json"))",
+                command: "exec \(shellQuote(runner.workerPath(worker.digest))) run-step \(shellQuote("\(runDir)/invocation.json")) 3>&-",
                 invocation: try JSONEncoder().encode(invocation))
         }
         var outputs: [String] = []
