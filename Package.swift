@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "flow", targets: ["flow"]),
         // What compiled workflow binaries link against: the DSL plus the built-in LLM steps.
         .library(name: "FlowRuntime", type: .dynamic, targets: ["FlowKit", "FlowLLM"]),
+        // The same, as an archive: remote workers link it with a static Swift standard library, so a host needs no
+        // Swift toolchain.
+        .library(name: "FlowRuntimeStatic", type: .static, targets: ["FlowKit", "FlowLLM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -53,7 +53,7 @@ struct HostsCommand: AsyncParsableCommand {
                     facts.append(r.rootWritable == false ? Terminal.red("root not writable") : "root writable")
                     if let free = r.freeDiskBytes { facts.append("\(free >> 30) GiB free") }
                     facts.append(r.gpus.isEmpty ? "no GPUs" : "GPUs: \(r.gpus.joined(separator: ", "))")
-                    facts.append(r.workerVersion.map { "worker \($0)" } ?? "worker not installed")
+                    facts.append(r.workers.isEmpty ? "no worker installed" : "\(r.workers.count) worker(s) installed")
                     if !r.missing.isEmpty { facts.append(Terminal.yellow("missing: \(r.missing.joined(separator: ", "))")) }
                     Terminal.line("\(Terminal.green("✓")) \(r.name): \(facts.joined(separator: "; "))")
                 }

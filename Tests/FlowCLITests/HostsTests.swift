@@ -39,6 +39,31 @@ import Testing
         #expect(typo.stderr.contains("did you mean 'loopback'?"))
     }
 
+    @Test func hostsCheckListsTheLibrariesAnInstalledWorkerLacks() throws {
+        let server = try SSHServer()
+        let p = try TemporaryProject("hosts-missing")
+        let remoteRoot = p.root.appendingPathComponent("remote-root")
+        try p.write("hosts.toml", server.hostsTOML(name: "loopback", root: remoteRoot))
+        // A real program linked against a library the host does not have (built here, then deleted).
+        try p.write("c/gone.c", "int flow_gone(void) { return 7; }\n")
+        try p.write("c/main.c", "int flow_gone(void);\nint main(void) { return flow_gone(); }\n")
+        let digest = String(repeating: "ab", count: 32)
+        let worker = remoteRoot.appendingPathComponent("workers/\(digest)/worker")
+        try FileManager.default.createDirectory(at: worker.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let lib = try p.run("/usr/bin/env", ["clang", "-shared", "-fPIC", "-o", "c/libflowgone.so", "c/gone.c"])
+        let exe = try p.run("/usr/bin/env", ["clang", "-o", worker.path, "c/main.c", "-Lc", "-lflowgone"])
+        #expect(lib.status == 0 && exe.status == 0, "\(lib.stderr)\(exe.stderr)")
+        try FileManager.default.removeItem(at: p.root.appendingPathComponent("c/libflowgone.so"))
+
+        let check = try p.flow("hosts", "check", "loopback", "--json")
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let report = try #require(try JSONDecoder().decode([HostReport].self, from: Data(check.stdout.utf8)).first)
+        #expect(report.workers == [digest])
+        #expect(report.missing == ["libflowgone.so"], "\(report.missing)")
+        let text = try p.flow("hosts", "check", "loopback").stdout
+        #expect(text.contains("1 worker(s) installed") && text.contains("missing: libflowgone.so"), "\(text)")
+    }
+
     @Test func aBadHostsFileNamesTheFileAndKey() throws {
         let p = try TemporaryProject("badhosts")
         try p.write("hosts.toml", "[hosts.box]\nssh = \"a@b\"\nroot = \"/x\"\nslot = 2\n")

@@ -4,29 +4,10 @@ import Foundation
 import Testing
 
 @Suite("remote command steps over SSH") struct RemoteTests {
-    func project(_ server: SSHServer, _ name: String, workflow: String) throws -> (TemporaryProject, URL) {
-        let p = try TemporaryProject(name)
-        let remoteRoot = p.root.appendingPathComponent("remote-root")
-        try p.write("hosts.toml", server.hostsTOML(name: "loopback", root: remoteRoot))
-        try p.write("Workflows/R.swift", workflow)
-        return (p, remoteRoot)
-    }
-
-    func filesContaining(_ needle: String, under root: URL) -> [String] {
-        var hits: [String] = []
-        let e = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
-        while let url = e?.nextObject() as? URL {
-            if let data = FileManager.default.contents(atPath: url.path), data.range(of: Data(needle.utf8)) != nil {
-                hits.append(url.path)
-            }
-        }
-        return hits
-    }
-
     @Test func stepsRunOnTheHostWithInputsSentOnceOutputsVerifiedAndSecretsKeptOffDisk() throws {
         let server = try SSHServer()
         let secret = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let (p, remoteRoot) = try project(server, "remote", workflow: """
+        let (p, remoteRoot) = try remoteProject(server, "remote", workflow: """
             import FlowKit
             let r = Workflow("r") {
                 Command("make", "head -c 2000000 /dev/urandom > {output/blob}/data.bin; echo made")
@@ -58,7 +39,7 @@ import Testing
 
     @Test func filesAndFoldersNamedByParametersAreLaidOutOnTheHost() throws {
         let server = try SSHServer()
-        let (p, remoteRoot) = try project(server, "remote-params", workflow: """
+        let (p, remoteRoot) = try remoteProject(server, "remote-params", workflow: """
             import FlowKit
             let r = Workflow("r") {
                 Param("config", default: "configs/train.yml")
@@ -85,7 +66,7 @@ import Testing
     @Test func aDroppedConnectionLosesNoLogLineAndTimeoutsLeaveNoRemoteProcess() throws {
         let server = try SSHServer()
         let marker = "1000.\(UInt32.random(in: 1000...99999))"
-        let (p, _) = try project(server, "reconnect", workflow: """
+        let (p, _) = try remoteProject(server, "reconnect", workflow: """
             import FlowKit
             let r = Workflow("r") {
                 Command("talk", "for i in $(seq 1 5); do echo line $i; done; touch {release}.waiting; while [ ! -f {release} ]; do sleep 0.05; done; for i in $(seq 6 10); do echo line $i; done")
@@ -115,7 +96,7 @@ import Testing
     @Test func flowStopEndsARemoteStepAndALostStepIsRetried() throws {
         let server = try SSHServer()
         let marker = "2000.\(UInt32.random(in: 1000...99999))"
-        let (p, remoteRoot) = try project(server, "remote-stop", workflow: """
+        let (p, remoteRoot) = try remoteProject(server, "remote-stop", workflow: """
             import FlowKit
             let r = Workflow("r") {
                 Command("long", "touch started; sleep \(marker)")

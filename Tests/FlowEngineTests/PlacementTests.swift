@@ -77,16 +77,13 @@ import Testing
         #expect(hosts.waitReason("y") == "waiting for a free slot on big")
     }
 
-    @Test func functionStepsStayLocalAndAreRefusedWhereOnlyARemoteHostHasTheirGPUs() async throws {
+    @Test func functionStepsGoWhereTheirGPUsAreLikeCommandSteps() async throws {
         let remote = [host("a10", gpus: ["A10G"])]
         let local = try await placement([("fn", ["A10G"], false)], hosts: remote, localGPUs: ["NVIDIA A10G"])
-        #expect(local.hosts(for: "fn").map(\.name) == ["local"])
-        await #expect {
-            try await placement([("fn", ["A10G"], false)], hosts: remote)
-        } throws: { error in
-            let e = error as! FlowError
-            return e.exitCode == 2 && e.message.contains("step 'fn' is a Swift function") && e.message.contains("'a10'")
-        }
+        #expect(local.hosts(for: "fn").map(\.name) == ["local", "a10"])
+        let away = try await placement([("fn", ["A10G"], false), ("cpu", [], false)], hosts: remote)
+        #expect(away.hosts(for: "fn").map(\.name) == ["a10"])
+        #expect(away.hosts(for: "cpu").map(\.name) == ["local"])
         // --host puts every step there, GPU or not.
         let pinned = try await placement([("cmd", [], true)], hosts: remote, pinned: "a10")
         #expect(pinned.hosts(for: "cmd").map(\.name) == ["a10"])

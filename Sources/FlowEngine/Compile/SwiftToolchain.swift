@@ -38,6 +38,7 @@ public struct SwiftToolchain: Sendable {
         var hasher = SHA256()
         for path in [
             buildDirectory.appendingPathComponent("libFlowRuntime.so").path,
+            buildDirectory.appendingPathComponent("libFlowRuntimeStatic.a").path,
             buildDirectory.appendingPathComponent("Modules/FlowKit.swiftmodule").path,
             buildDirectory.appendingPathComponent("Modules/FlowLLM.swiftmodule").path,
             buildDirectory.appendingPathComponent("description.json").path,

@@ -52,11 +52,7 @@ public struct WorkflowCompiler: Sendable {
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: staging) }
 
-        var main = "#sourceLocation(file: \(swiftStringLiteral(file.path)), line: 1)\n"
-        main += String(decoding: source, as: UTF8.self)
-        main += "\n#sourceLocation()\nFlowKit.WorkflowMain.run()\n"
-        let mainURL = staging.appendingPathComponent("main.swift")
-        try Data(main.utf8).write(to: mainURL)
+        let mainURL = try Self.writeMain(of: file, source: source, into: staging)
 
         let build = toolchain.buildDirectory.path
         let settings = toolchain.compileSettings()
@@ -85,14 +81,24 @@ public struct WorkflowCompiler: Sendable {
         }
         let specs = try JSONDecoder().decode([WorkflowSpec].self, from: data)
         // Publish atomically: whoever renames first wins; an identical result from a concurrent compile is fine.
-        try? fm.removeItem(at: staging.appendingPathComponent("main.swift"))
+        // main.swift stays: a static worker for remote hosts is built from it later, if a run needs one.
         if rename(staging.path, dir.path) != 0 && !fm.fileExists(atPath: described.path) {
             throw FlowError(.internalError, "cannot publish compiled workflow to \(dir.path): \(String(cString: strerror(errno)))")
         }
         return Compiled(source: file, binary: binary, workflows: specs, sourceDigest: sourceDigest)
     }
 
-    private func runTool(_ tool: String, _ args: [String], in dir: URL) async throws -> (status: ChildProcess.Termination, output: [String]) {
+    /// Writes the `main.swift` that wraps a workflow file: its text under `#sourceLocation`, then the worker's entry.
+    static func writeMain(of file: URL, source: Data, into dir: URL) throws -> URL {
+        var main = "#sourceLocation(file: \(swiftStringLiteral(file.path)), line: 1)\n"
+        main += String(decoding: source, as: UTF8.self)
+        main += "\n#sourceLocation()\nFlowKit.WorkflowMain.run()\n"
+        let url = dir.appendingPathComponent("main.swift")
+        try Data(main.utf8).write(to: url)
+        return url
+    }
+
+    func runTool(_ tool: String, _ args: [String], in dir: URL) async throws -> (status: ChildProcess.Termination, output: [String]) {
         var options = ChildProcess.Options(
             executable: tool, arguments: args, environment: ProcessInfo.processInfo.environment,
             workingDirectory: dir.path, timeoutSeconds: 600)

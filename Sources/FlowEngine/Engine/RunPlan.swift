@@ -20,6 +20,8 @@ public struct RunPlan: Sendable {
     public let source: WorkflowSource
     /// The hosts each step may run on, with their GPUs.
     public let placement: Placement
+    /// The workflow linked for remote hosts, when a Swift function step may run on one.
+    public let worker: WorkflowCompiler.StaticWorker?
 
     public var workflow: WorkflowSpec { loaded.spec }
 
@@ -98,6 +100,11 @@ public struct RunPlan: Sendable {
                     hint: "lower .memory(...) or run the step on a bigger host")
             }
         }
+        // Swift functions run on a host through the workflow's static worker, linked before any step runs.
+        var worker: WorkflowCompiler.StaticWorker?
+        if steps.contains(where: { graph.step($0)?.isCommand == false && !placement.hosts(for: $0).allSatisfy(\.isLocal) }) {
+            worker = try await loader.compiler.staticWorker(for: loaded.compiled)
+        }
         let declared = steps.compactMap { name in graph.step(name).map { (name, $0.attributes.secrets) } }
         let secrets = try store.resolve(steps: declared.filter { !$0.1.isEmpty }.map { (step: $0.0, groups: $0.1) })
         for f in request.force where graph.step(f) == nil {
@@ -106,6 +113,7 @@ public struct RunPlan: Sendable {
         }
         return RunPlan(loaded: loaded, graph: graph, steps: steps, params: params, secrets: secrets,
                        targets: targets.isEmpty ? graph.defaultTargets : targets, force: Set(request.force),
-                       useCache: !request.noCache, source: WorkflowSource(spec: spec), placement: placement)
+                       useCache: !request.noCache, source: WorkflowSource(spec: spec), placement: placement,
+                       worker: worker)
     }
 }

@@ -7,20 +7,15 @@ extension StepRunner {
     /// The step's cache key from its code, the parameters and files it reads, its inputs and its environment.
     func actionKey(_ step: StepSpec) async throws -> ActionKey {
         var parts = ["flow-action 1", "flow \(FlowVersion.current)", "workflow \(plan.workflow.name)", "step \(step.name)"]
-        let declared = plan.workflow.params.map(\.name)
-        var read: [String]
         if let command = step.command {
             parts.append("command \(command)")
-            read = plan.graph.templates[step.name]?.parts.compactMap { if case .param(let p) = $0 { return p } else { return nil } } ?? []
         } else if let text = plan.source.text(of: step.name) {
             parts.append("code \(Digest.of(Data(text.utf8)))")
             parts.append("shared \(plan.source.sharedDigest)")
-            read = SourceScanner.parametersRead(in: Substring(text), declared: declared)
         } else {
             parts.append("file \(plan.loaded.compiled.sourceDigest)")
-            read = declared
         }
-        for p in Set(read).sorted() {
+        for p in parametersRead(step) {
             let value = plan.params[p] ?? ""
             parts.append("param \(p)=\(value)")
             if let digest = try fileDigest(value) { parts.append("param-file \(p) \(digest)") }
@@ -38,6 +33,21 @@ extension StepRunner {
             parts += try await workerKeyMaterial(step).map { "material \($0)" }
         }
         return ActionKey(parts: parts)
+    }
+
+    /// The parameters a step reads: its command's placeholders, or those its function's code names (all, when
+    /// its code cannot be told apart).
+    func parametersRead(_ step: StepSpec) -> [String] {
+        let declared = plan.workflow.params.map(\.name)
+        let read: [String]
+        if step.command != nil {
+            read = plan.graph.templates[step.name]?.parts.compactMap { if case .param(let p) = $0 { return p } else { return nil } } ?? []
+        } else if let text = plan.source.text(of: step.name) {
+            read = SourceScanner.parametersRead(in: Substring(text), declared: declared)
+        } else {
+            read = declared
+        }
+        return Set(read).sorted()
     }
 
     /// Runs the step's `cacheKey` closure in a worker process and returns what it computed.

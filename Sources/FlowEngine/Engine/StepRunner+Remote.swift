@@ -2,15 +2,14 @@ import FlowKit
 import Foundation
 import GRDB
 
-/// Running a command step's attempt on a remote host.
+/// Running a step's attempt on a remote host: a command step as its shell line, a Swift function through the
+/// workflow's static worker. Both go the same way: inputs sent and laid out, a detached session, the log followed,
+/// outputs fetched back verified.
 extension StepRunner {
     func runRemote(_ step: StepSpec, attempt: Int, host: HostConfig, writer: LogWriter, startedAt: Double) async
         -> AttemptResult
     {
         let name = step.name
-        guard let template = plan.graph.templates[name] else {
-            return AttemptResult(setupError: "step '\(name)' is not a command step")
-        }
         let transport = SSHTransport(host: host, controlDirectory: project.storeDirectory.appendingPathComponent("ssh"))
         let runner = RemoteStepRunner(transport: transport, store: engine.store, root: host.root)
         let runDir = "\(host.root)/runs/\(tag)/\(name)/a\(attempt)"
@@ -21,7 +20,7 @@ extension StepRunner {
             let inputs = try recordedOutputs(of: deps)
             // Parameters naming local files or folders (a config, a dataset) travel too, as trees in the store.
             var paramTrees: [String: (tree: Digest, path: String)] = [:]
-            for case .param(let p) in template.parts where paramTrees[p] == nil {
+            for p in parametersRead(step) {
                 if let local = try localTree(forParameter: plan.params[p] ?? "") {
                     paramTrees[p] = (local.tree, "\(runDir)/params/\(p)" + (local.file.map { "/\($0)" } ?? ""))
                 }
@@ -35,24 +34,13 @@ extension StepRunner {
                 }
             }
             for (p, local) in paramTrees { try await runner.materialize(local.tree, at: "\(runDir)/params/\(p)") }
-            var outputNames: [String] = []
-            let command = try template.render { part in
-                switch part {
-                case .input(let s, let o):
-                    guard inputs.contains(where: { $0.step == s && $0.name == o }) else {
-                        throw FlowError.config("step '\(name)' reads {\(s)/\(o)}, but step '\(s)' wrote no output '\(o)'")
-                    }
-                    return "\(runDir)/inputs/\(s)/\(o)"
-                case .output(let o):
-                    outputNames.append(o)
-                    return "\(runDir)/outputs/\(o)"
-                case .param(let p): return paramTrees[p]?.path ?? plan.params[p] ?? ""
-                case .volume(let v): throw FlowError.config("step '\(name)' uses {\(v)}: volumes are not mounted on remote hosts yet")
-                case .literal(let s): return s
-                }
-            }
-            let mkdirs = (["outputs"] + outputNames.map { "outputs/\($0)" }).map { shellQuote("\(runDir)/\($0)") }
-            let prepared = try await transport.run("mkdir -p \(mkdirs.joined(separator: " "))")
+            let launch = try await remoteLaunch(step, attempt: attempt, runner: runner, runDir: runDir,
+                                                inputs: inputs.map { "\($0.step)/\($0.name)" },
+                                                params: plan.params.merging(paramTrees.mapValues(\.path)) { _, path in path })
+            let mkdirs = (["outputs"] + launch.outputs.map { "outputs/\($0)" }).map { shellQuote("\(runDir)/\($0)") }
+            let invocation = launch.invocation == nil ? "" : " && cat > \(shellQuote("\(runDir)/invocation.json"))"
+            let prepared = try await transport.run("mkdir -p \(mkdirs.joined(separator: " "))" + invocation,
+                                                   input: launch.invocation)
             guard prepared.succeeded else {
                 return AttemptResult(setupError: "\(host.name): cannot create \(runDir): \(prepared.output.joined(separator: " "))")
             }
@@ -60,10 +48,11 @@ extension StepRunner {
             env["FLOW_RUN_TAG"] = tag
             env["FLOW_STEP"] = name
             env["FLOW_ATTEMPT"] = String(attempt)
+            if !step.isCommand { env[StepEvent.onStandardOutputVariable] = "1" }
             if let devices = visibleDevices(name) { env["CUDA_VISIBLE_DEVICES"] = devices }
             var secrets: [String: String] = [:]
             for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
-            try await runner.start(command: command, runDir: runDir, environment: env, secrets: secrets)
+            try await runner.start(command: launch.command, runDir: runDir, environment: env, secrets: secrets)
         } catch {
             return AttemptResult(setupError: redactor.redact("\(error)"))
         }
@@ -78,6 +67,11 @@ extension StepRunner {
             let code = try await runner.follow(
                 runDir: runDir,
                 onLine: { line in
+                    // A remote worker's progress events arrive in its log, marked (see `StepEvent.lineMarker`).
+                    if line.hasPrefix(StepEvent.lineMarker) {
+                        handleEvent(String(line.dropFirst(StepEvent.lineMarker.count)), step: name, attempt: attempt)
+                        return
+                    }
                     let clean = redactor.redact(line)
                     writer.append(clean, attempt: attempt)
                     lastLines.keepLast(clean, limit: 20)
@@ -105,5 +99,57 @@ extension StepRunner {
         } catch {
             return AttemptResult(termination: .exited(-1), lastLines: lastLines.lines, failure: redactor.redact("\(error)"))
         }
+    }
+}
+
+/// What runs on the host for one attempt: a shell line, the output folders to create before it, and for a Swift
+/// function the worker invocation to write beside it.
+private struct RemoteLaunch {
+    var command: String
+    var outputs: [String] = []
+    var invocation: Data?
+}
+
+extension StepRunner {
+    /// The command step's line with its placeholders pointing into `runDir`, or the worker call for a function.
+    /// - Parameters:
+    ///   - inputs: the `step/output` names laid out under `runDir/inputs`.
+    ///   - params: every parameter's value on the host (files and folders already pointing into `runDir/params`).
+    private func remoteLaunch(_ step: StepSpec, attempt: Int, runner: RemoteStepRunner, runDir: String,
+                              inputs: [String], params: [String: String]) async throws -> RemoteLaunch
+    {
+        let name = step.name
+        guard let template = plan.graph.templates[name] else {
+            guard let worker = plan.worker else {
+                throw FlowError(.internalError, "step '\(name)' is a Swift function, but no worker was linked for this run")
+            }
+            let sent = try await runner.installWorker(worker)
+            runLog?.append("\(name): sent \(sent) bytes of worker \(worker.digest.short) to \(runner.transport.host.name)",
+                           attempt: attempt)
+            let invocation = WorkerInvocation(
+                workflow: plan.workflow.name, step: name, runTag: tag, attempt: attempt, params: params,
+                inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0, "\(runDir)/inputs/\($0)") }),
+                outputsDirectory: "\(runDir)/outputs", volumes: [:], workDirectory: runDir)
+            return RemoteLaunch(
+                command: "exec \(shellQuote(runner.workerPath(worker.digest))) run-step \(shellQuote("\(runDir)/invocation.json")) 3>&-",
+                invocation: try JSONEncoder().encode(invocation))
+        }
+        var outputs: [String] = []
+        let command = try template.render { part in
+            switch part {
+            case .input(let s, let o):
+                guard inputs.contains("\(s)/\(o)") else {
+                    throw FlowError.config("step '\(name)' reads {\(s)/\(o)}, but step '\(s)' wrote no output '\(o)'")
+                }
+                return "\(runDir)/inputs/\(s)/\(o)"
+            case .output(let o):
+                outputs.append(o)
+                return "\(runDir)/outputs/\(o)"
+            case .param(let p): return params[p] ?? ""
+            case .volume(let v): throw FlowError.config("step '\(name)' uses {\(v)}: volumes are not mounted on remote hosts yet")
+            case .literal(let s): return s
+            }
+        }
+        return RemoteLaunch(command: command, outputs: outputs)
     }
 }

@@ -227,7 +227,7 @@ struct StepRunner: Sendable {
         onEvent(started)
     }
 
-    private func handleEvent(_ line: String, step: String, attempt: Int) {
+    func handleEvent(_ line: String, step: String, attempt: Int) {
         guard let data = redactor.redact(line).data(using: .utf8),
             let event = try? JSONDecoder().decode(StepEvent.self, from: data)
         else { return }

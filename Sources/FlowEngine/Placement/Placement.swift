@@ -105,13 +105,13 @@ public struct Placement: Sendable {
         throw FlowError.config(
             "step '\(step.name)' \(refusal); it would run on host \(names)"
                 + (pinned == nil ? ", which has the GPUs it asks for" : ""),
-            hint: pinned == nil ? "make it a Command step, or run it on a machine whose own GPUs it can use"
-                : "run it locally (drop --host) or make it a Command step")
+            hint: pinned == nil ? "drop the volume, or run it on a machine whose own GPUs it can use"
+                : "run it locally (drop --host), or drop the volume")
     }
 
-    /// Why a step cannot run on a remote host in this version of flow, or nil when it can.
+    /// Why a step cannot run on a remote host in this version of flow, or nil when it can. (Swift functions can:
+    /// they run there through the workflow's static worker.)
     static func remoteRefusal(_ step: StepSpec) -> String? {
-        if !step.isCommand { return "is a Swift function; this version of flow runs only command steps on remote hosts" }
         if !step.attributes.volumes.isEmpty { return "mounts a volume; volumes are not yet mounted on remote hosts" }
         return nil
     }

@@ -97,13 +97,15 @@ struct RemoteStepRunner: Sendable {
         let exports = environment.sorted(by: { $0.key < $1.key }).map { "export \($0.key)=\(shellQuote($0.value))" }
             .joined(separator: "; ")
         // The step's output is masked on the host before it reaches the log file: awk replaces each secret's
-        // value (read from its environment, never from its command line) line by line.
+        // value (read from its environment, never from its command line) line by line. mawk (Debian's awk) reads
+        // a pipe in blocks unless told `-W interactive`, which would hold a running step's lines back.
         let mask = #"BEGIN { n = split(ENVIRON["FLOW_SECRET_NAMES"], k, " ") } { line = $0; for (i = 1; i <= n; i++) { v = ENVIRON[k[i]]; if (v == "") continue; out = ""; while ((p = index(line, v)) > 0) { out = out substr(line, 1, p - 1) "****"; line = substr(line, p + length(v)) } line = out line } print line; fflush() }"#
         let names = secrets.keys.sorted().joined(separator: " ")
         let script = """
             set -e; cd \(shellQuote(runDir)); rm -f status log pid code
             cat > run.sh <<'FLOW_RUN_SH'
-            { sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | awk '\(mask)' > log
+            A=awk; if awk -W interactive 'BEGIN { }' < /dev/null > /dev/null 2>&1; then A="awk -W interactive"; fi
+            { sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | $A '\(mask)' > log
             mv code status
             FLOW_RUN_SH
             while IFS= read -r line; do [ -z "$line" ] && break; k=${line%%=*}; v=$(printf %s "${line#*=}" | base64 -d); export "$k=$v"; done
@@ -133,12 +135,13 @@ struct RemoteStepRunner: Sendable {
                 throw RemoteStop.stopped
             }
             let from = received.value + 1
-            // Streams the log while the step's session lives, then prints its status line.
+            // Streams the log while the step's session lives, then prints its status line. tail looks at the
+            // session's pid every 0.1 s rather than its default second, which every remote step would wait out.
             let script = """
                 cd \(shellQuote(runDir)) || exit 9
                 while [ ! -f pid ]; do sleep 0.05; done
                 p="$(cat pid)"
-                tail -c +\(from) -f --pid="$p" log 2>/dev/null
+                tail -s 0.1 -c +\(from) -f --pid="$p" log 2>/dev/null
                 n=0
                 while [ ! -f status ]; do
                   if ! kill -0 "$p" 2>/dev/null; then n=$((n+1)); [ $n -gt 40 ] && { printf '\\nFLOW-STATUS-LOST\\n'; exit 0; }; fi
@@ -195,7 +198,7 @@ struct RemoteStepRunner: Sendable {
         }
     }
 
-    private func remoteError(_ what: String, _ r: SSHTransport.Result) -> FlowError {
+    func remoteError(_ what: String, _ r: SSHTransport.Result) -> FlowError {
         FlowError(.stepFailed, "\(transport.host.name): \(what) (\(r.status.description)): "
                   + r.output.suffix(3).joined(separator: " | "))
     }

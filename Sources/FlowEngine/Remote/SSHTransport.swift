@@ -92,11 +92,14 @@ public struct HostReport: Sendable, Codable, Equatable {
     public var rootWritable: Bool?
     public var freeDiskBytes: Int64?
     public var gpus: [String]
-    public var workerVersion: String?
+    /// Digests of the workers installed under the host's `workers/` (one per workflow build that ran there).
+    public var workers: [String]
+    /// Runtime libraries a worker needs that the host lacks (`ldd` of the installed workers says "not found").
     public var missing: [String]
 }
 
-/// Probes hosts: reachable, remote root writable, free disk, GPUs (declared or from `nvidia-smi`), flow's worker.
+/// Probes hosts: reachable, remote root writable, free disk, GPUs (declared or from `nvidia-smi`), flow's workers
+/// and the runtime libraries they lack.
 public struct HostProbe: Sendable {
     public let controlDirectory: URL
 
@@ -111,7 +114,7 @@ public struct HostProbe: Sendable {
             let free = statvfs(host.root, &st) == 0 ? Int64(st.f_bavail) * Int64(st.f_frsize) : nil
             return HostReport(name: host.name, reachable: true, error: nil,
                               rootWritable: access(host.root, W_OK) == 0 || !FileManager.default.fileExists(atPath: host.root),
-                              freeDiskBytes: free, gpus: gpus, workerVersion: FlowVersion.current, missing: [])
+                              freeDiskBytes: free, gpus: gpus, workers: [], missing: [])
         }
         let ssh = SSHTransport(host: host, controlDirectory: controlDirectory)
         // One round trip gathers everything; markers keep the answers apart from any login banner.
@@ -120,18 +123,18 @@ public struct HostProbe: Sendable {
             R="\(root)"; mkdir -p "$R" 2>/dev/null && touch "$R/.flow-probe" 2>/dev/null && rm -f "$R/.flow-probe" && echo "FLOW-WRITABLE yes" || echo "FLOW-WRITABLE no"
             echo "FLOW-DISK $(df -Pk "$R" 2>/dev/null | awk 'NR==2 {print $4}')"
             if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=index,name --format=csv,noheader | sed 's/^/FLOW-GPU /'; fi
-            if [ -x "$R/bin/flow-worker" ]; then echo "FLOW-WORKER $("$R/bin/flow-worker" --version 2>/dev/null)"; fi
-            for lib in libopenblas.so.0 libgit2.so libarchive.so.13; do ldconfig -p 2>/dev/null | grep -q "$lib" || echo "FLOW-MISSING $lib"; done
+            n=0; for w in "$R"/workers/*/worker; do [ -x "$w" ] || continue; n=$((n+1)); echo "FLOW-WORKER $(basename "$(dirname "$w")")"; ldd "$w" 2>/dev/null | awk '/not found/ {print "FLOW-MISSING " $1}'; done
+            if [ $n = 0 ]; then for lib in \(Self.workerLibraries.joined(separator: " ")); do ldconfig -p 2>/dev/null | grep -q "$lib" || echo "FLOW-MISSING $lib"; done; fi
             """
         do {
             let result = try await ssh.run(script, timeout: 30)
             guard result.succeeded else {
                 let why = result.output.last(where: { !$0.isEmpty }) ?? result.status.description
                 return HostReport(name: host.name, reachable: false, error: why, rootWritable: nil, freeDiskBytes: nil,
-                                  gpus: host.gpus, workerVersion: nil, missing: [])
+                                  gpus: host.gpus, workers: [], missing: [])
             }
             var report = HostReport(name: host.name, reachable: true, error: nil, rootWritable: nil, freeDiskBytes: nil,
-                                    gpus: [], workerVersion: nil, missing: [])
+                                    gpus: [], workers: [], missing: [])
             var probed: [String] = []
             for line in result.output {
                 let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
@@ -140,8 +143,8 @@ public struct HostProbe: Sendable {
                 case "FLOW-WRITABLE": report.rootWritable = parts[1] == "yes"
                 case "FLOW-DISK": report.freeDiskBytes = Int64(parts[1]).map { $0 * 1024 }
                 case "FLOW-GPU": probed.append(contentsOf: GPUInventory(nvidiaSMI: parts[1]).devices.map(\.name))
-                case "FLOW-WORKER": report.workerVersion = parts[1]
-                case "FLOW-MISSING": report.missing.append(parts[1])
+                case "FLOW-WORKER": report.workers.append(parts[1])
+                case "FLOW-MISSING" where !report.missing.contains(parts[1]): report.missing.append(parts[1])
                 default: break
                 }
             }
@@ -149,7 +152,10 @@ public struct HostProbe: Sendable {
             return report
         } catch {
             return HostReport(name: host.name, reachable: false, error: "\(error)", rootWritable: nil, freeDiskBytes: nil,
-                              gpus: host.gpus, workerVersion: nil, missing: [])
+                              gpus: host.gpus, workers: [], missing: [])
         }
     }
+
+    /// The system libraries a worker links dynamically, looked for with `ldconfig` until a worker is installed.
+    static let workerLibraries = ["libopenblas.so.0", "libsqlite3.so.0", "libstdc++.so.6"]
 }

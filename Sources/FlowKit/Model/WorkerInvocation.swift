@@ -59,4 +59,9 @@ public struct StepEvent: Sendable, Codable, Equatable {
 
     /// The file descriptor workers write events to.
     public static let fileDescriptor: Int32 = 3
+    /// Set to "1" for a worker without that descriptor (one on a remote host, whose output reaches the engine only
+    /// through its log): it writes events to standard output instead, each line starting with `lineMarker`.
+    public static let onStandardOutputVariable = "FLOW_EVENTS_ON_STDOUT"
+    /// What starts an event line on standard output: an ASCII record separator, then a tag no log line starts with.
+    public static let lineMarker = "\u{1E}flow-event "
 }

@@ -105,10 +105,19 @@ public struct StepLog: Sendable {
 /// Sends progress and metric events to the engine.
 public struct ProgressReporter: Sendable {
     private let fd: Int32?
+    /// Whether events share standard output with log lines, so each needs `StepEvent.lineMarker`.
+    private let marked: Bool
 
-    /// A reporter writing to the engine's event descriptor when the worker has one.
+    /// A reporter writing to the engine's event descriptor when the worker has one, else to standard output when
+    /// the engine asked for that (`StepEvent.onStandardOutputVariable`), else nowhere.
     public init() {
-        fd = fcntl(StepEvent.fileDescriptor, F_GETFD) >= 0 ? StepEvent.fileDescriptor : nil
+        if fcntl(StepEvent.fileDescriptor, F_GETFD) >= 0 {
+            (fd, marked) = (StepEvent.fileDescriptor, false)
+        } else if ProcessInfo.processInfo.environment[StepEvent.onStandardOutputVariable] == "1" {
+            (fd, marked) = (STDOUT_FILENO, true)
+        } else {
+            (fd, marked) = (nil, false)
+        }
     }
 
     /// Reports `completed` of `total` units done, with metrics at this point.
@@ -125,7 +134,10 @@ public struct ProgressReporter: Sendable {
     }
 
     private func send(_ event: StepEvent) {
-        guard let fd, var data = try? JSONEncoder().encode(event) else { return }
+        guard let fd, let json = try? JSONEncoder().encode(event) else { return }
+        // One write per event, so a line of the log written beside it cannot land inside it.
+        var data = marked ? Data(StepEvent.lineMarker.utf8) : Data()
+        data.append(json)
         data.append(0x0A)
         data.withUnsafeBytes { raw in
             var offset = 0

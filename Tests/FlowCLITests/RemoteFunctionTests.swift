@@ -1,0 +1,122 @@
+import FlowEngine
+import FlowTesting
+import Foundation
+import Testing
+
+@Suite("Swift function steps on a remote host through the static worker") struct RemoteFunctionTests {
+    static let workflow = """
+        import FlowKit
+        import Foundation
+        let r = Workflow("r") {
+            Param("greeting", default: "configs/greeting.txt")
+            Command("make", "printf 'alpha\\\\nbeta\\\\n' > {output/words}/list.txt")
+            Function("shout") { ctx in
+                let words = try String(contentsOf: ctx.input("make/words").appendingPathComponent("list.txt"), encoding: .utf8)
+                let prefix = try String(contentsOfFile: ctx.greeting, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let loud = words.split(separator: "\\n").map { "\\(prefix) \\($0.uppercased())\\n" }.joined()
+                try loud.write(to: ctx.output("loud").appendingPathComponent("out.txt"), atomically: true, encoding: .utf8)
+                ctx.log.info("token=\\(ProcessInfo.processInfo.environment["HF_TOKEN"] ?? "none")")
+                ctx.log.info("ran in \\(FileManager.default.currentDirectoryPath)")
+                ctx.progress.record(["words": Double(words.split(separator: "\\n").count)], step: 1)
+            }
+            .needs("make").secrets("huggingface")
+            Command("count", "wc -l < {shout/loud}/out.txt > {output/n}/n").needs("shout")
+        }
+        """
+
+    @Test func aFunctionStepRunsOnTheHostThroughAStaticWorkerInstalledOnce() throws {
+        let server = try SSHServer()
+        let secret = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let (p, remoteRoot) = try remoteProject(server, "remote-function", workflow: Self.workflow)
+        try p.write("configs/greeting.txt", "hey\n")
+        try p.write("secrets/huggingface.env", "HF_TOKEN=\(secret)\n", mode: 0o600)
+
+        let out = try p.flow("run", "count", "--host", "loopback")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.flow("volume", "get", "runs/\(tag)/shout/loud/out.txt", "-").stdout == "hey ALPHA\nhey BETA\n")
+        #expect(try p.flow("volume", "get", "runs/\(tag)/count/n/n", "-").stdout.trimmingCharacters(in: .whitespaces) == "2\n")
+        let logs = try p.flow("logs", tag).stdout
+        // It ran on the host, in the attempt's folder under the remote root, with the secret masked.
+        #expect(logs.contains("ran in \(remoteRoot.path)/runs/\(tag)/shout/a1"), "\(logs)")
+        #expect(logs.contains("token=****"), "\(logs)")
+        #expect(logs.range(of: #"shout: sent [1-9][0-9]{6,} bytes of worker"#, options: .regularExpression) != nil, "\(logs)")
+        #expect(filesContaining(secret, under: remoteRoot).isEmpty, "the secret reached a file on the host")
+        #expect(filesContaining(secret, under: p.project.storeDirectory).isEmpty)
+        // Its progress events came back as metrics, not as log lines.
+        let words = try p.database().metrics(of: tag).filter { $0.step == "shout" && $0.name == "words" }
+        #expect(words.map(\.value) == [2], "\(words)")
+        #expect(!logs.contains("flow-event"), "\(logs)")
+
+        // The installed worker carries its own Swift runtime: no libswift* or Foundation library to find on the host.
+        let workers = try FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path)
+        #expect(workers.count == 1)
+        let worker = remoteRoot.appendingPathComponent("workers/\(workers.first ?? "")/worker")
+        let ldd = try p.run("/usr/bin/ldd", [worker.path])
+        #expect(ldd.status == 0, "\(ldd.stdout)\(ldd.stderr)")
+        #expect(ldd.stdout.contains("libc.so"), "\(ldd.stdout)")
+        #expect(!ldd.stdout.contains("libswift") && !ldd.stdout.contains("libFoundation") && !ldd.stdout.contains("libdispatch"),
+                "\(ldd.stdout)")
+        let digest = try Digest.of(Data(contentsOf: worker))
+        #expect(workers.first == digest.hex, "the worker's folder is not named by its digest")
+        let check = try p.flow("hosts", "check", "loopback", "--json")
+        let report = try #require(try JSONDecoder().decode([HostReport].self, from: Data(check.stdout.utf8)).first)
+        #expect(report.workers == [digest.hex])
+        #expect(report.missing.isEmpty, "\(report.missing)")
+
+        // Running the function again sends no worker: the host has it. Linked again from scratch, the worker is the
+        // same bytes, so the host still has it.
+        #expect(try p.flow("run", "shout", "--host", "loopback", "--force", "shout").status == 0)
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("shout: sent 0 bytes of worker"))
+        let linked = FileManager.default.enumerator(atPath: p.root.path)?.compactMap { $0 as? String }
+            .filter { $0.hasSuffix("/worker-static") || $0.hasSuffix("/worker-static.sha256") } ?? []
+        #expect(linked.count == 2, "\(linked)")
+        for file in linked { try FileManager.default.removeItem(at: p.root.appendingPathComponent(file)) }
+        #expect(try p.flow("run", "shout", "--host", "loopback", "--force", "shout").status == 0)
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("shout: sent 0 bytes of worker"))
+
+        // A changed downstream step re-runs alone on the host; the cached function's worker is not sent again.
+        try p.write("Workflows/R.swift", Self.workflow.replacingOccurrences(of: "wc -l <", with: "wc -c <"))
+        let changed = try p.flow("run", "count", "--host", "loopback")
+        #expect(changed.status == 0, "\(changed.stdout)\(changed.stderr)")
+        let changedTag = try p.lastTag()
+        #expect(try p.database().steps(of: changedTag).first { $0.name == "shout" }?.status == .cached)
+        #expect(try p.flow("volume", "get", "runs/\(changedTag)/count/n/n", "-").stdout.trimmingCharacters(in: .whitespaces) == "19\n")
+        #expect(!(try p.flow("logs", changedTag).stdout.contains("bytes of worker")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path) == workers)
+    }
+
+    @Test func aFailedRemoteFunctionIsRetriedAndOneThatOverrunsItsTimeoutIsKilledOnTheHost() throws {
+        let server = try SSHServer()
+        // This file does not import Foundation: the worker links it all the same.
+        let (p, remoteRoot) = try remoteProject(server, "remote-function-timeout", workflow: """
+            import FlowKit
+            struct FirstAttemptFails: Error {}
+            let r = Workflow("r") {
+                Function("flaky") { ctx in
+                    if ctx.attempt == 1 { throw FirstAttemptFails() }
+                    ctx.log.info("attempt \\(ctx.attempt) went through")
+                }
+                .retries(1, initialDelay: .milliseconds(100))
+                Function("hang") { ctx in
+                    ctx.log.info("waiting")
+                    while true { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                .timeout(.seconds(2))
+            }
+            """)
+        let flaky = try p.flow("run", "flaky", "--host", "loopback")
+        #expect(flaky.status == 0, "\(flaky.stdout)\(flaky.stderr)")
+        let flakyLogs = try p.flow("logs", try p.lastTag()).stdout
+        #expect(flakyLogs.contains("flaky: attempt 1 failed"), "\(flakyLogs)")
+        #expect(flakyLogs.contains("flaky#2 | attempt 2 went through"), "\(flakyLogs)")
+
+        let out = try p.flow("run", "hang", "--host", "loopback")
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        let tag = try p.lastTag()
+        #expect(try p.database().steps(of: tag).first?.error?.contains("timed out") == true)
+        let logs = try p.flow("logs", tag).stdout
+        #expect(logs.contains("hang | waiting"), "\(logs)")
+        #expect(processes(matching: "\(remoteRoot.path)/runs/\(tag)/hang").isEmpty, "the remote worker outlived its timeout")
+    }
+}
