@@ -129,6 +129,11 @@ public func runTool(_ executable: String, _ arguments: [String]) throws -> Strin
     return String(decoding: output, as: UTF8.self)
 }
 
+/// Every process's full command line (`ps auxww`), to check what other users of the machine can see.
+public func processListing() throws -> String {
+    try runTool("/bin/ps", ["auxww"])
+}
+
 /// Processes whose command line contains `marker` (from /proc), for checking that nothing was left behind.
 public func processes(matching marker: String) -> [Int32] {
     let me = getpid()

@@ -37,6 +37,36 @@ import Testing
         #expect(try p.flow("logs", try p.lastTag()).stdout.contains("use: sent 0 bytes of input objects"))
     }
 
+    @Test func aRemoteStepsSecretIsInNoProcessListing() throws {
+        let server = try SSHServer()
+        let secret = "hf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let handshake = FileManager.default.temporaryDirectory.appendingPathComponent("flow-ps-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: handshake, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: handshake) }
+        // The step prints the secret, says it is running, then waits until the test has looked at `ps`.
+        let (p, _) = try remoteProject(server, "remote-ps", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("leak", "echo token=$HF_TOKEN; touch \(handshake.path)/ready; while [ ! -f \(handshake.path)/seen ]; do sleep 0.02; done")
+                    .secrets("huggingface")
+            }
+            """)
+        try p.write("secrets/huggingface.env", "HF_TOKEN=\(secret)\n", mode: 0o600)
+        let run = try p.flow("run", "--host", "loopback", "--detach")
+        #expect(run.status == 0, "\(run.stderr)")
+        let tag = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(waitForFile(handshake.appendingPathComponent("ready")), "the remote step never started")
+        // The host is this machine: its sshd sessions and the step's processes are all in this listing.
+        let listing = try processListing()
+        try Data().write(to: handshake.appendingPathComponent("seen"))
+        #expect(listing.contains("\(handshake.path)/seen"), "the step was not running when ps looked")
+        #expect(!listing.contains(secret), "the secret is in a ps listing")
+        let logs = try p.flow("logs", tag, "-f")
+        #expect(logs.status == 0, "\(logs.stdout)")
+        #expect(logs.stdout.contains("token=****"))
+        #expect(!logs.stdout.contains(secret))
+    }
+
     @Test func filesAndFoldersNamedByParametersAreLaidOutOnTheHost() throws {
         let server = try SSHServer()
         let (p, remoteRoot) = try remoteProject(server, "remote-params", workflow: """

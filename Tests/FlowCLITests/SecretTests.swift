@@ -41,14 +41,7 @@ import Testing
         let tag = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let ready = p.root.appendingPathComponent("ready")
         #expect(waitForFile(ready), "the step never got to print the secret")
-        let ps = Process()
-        ps.executableURL = URL(fileURLWithPath: "/bin/ps")
-        ps.arguments = ["auxww"]
-        let pipe = Pipe()
-        ps.standardOutput = pipe
-        try ps.run()
-        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ps.waitUntilExit()
+        let listing = try processListing()
         try p.write("seen", "")
         #expect(!listing.contains(secret), "the secret is in a ps listing")
         #expect(listing.contains("leak.sh"), "the step was not running when ps looked")
