@@ -12,3 +12,13 @@ build_harness() {
     swiftc -O -o "$output" "$main" \
         -I "$lib/Modules" -L "$lib" -lFlowRuntime -Xlinker -rpath -Xlinker "$(pwd)/$lib" $maps 2>&1 | grep -v warning || true
 }
+
+# The flow binary a benchmark times: the one given, else a release build of this checkout (built first).
+# Usage: flow=$(flow_binary "$@")   (from anywhere; prints the absolute path)
+flow_binary() {
+    if [ $# -ge 1 ]; then realpath "$1"; return; fi
+    local root
+    root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+    (cd "$root" && swift build -c release >/dev/null)
+    echo "$root/.build/release/flow"
+}

@@ -4,10 +4,8 @@
 # Usage: Benchmarks/engine/run.sh [FLOW_BINARY]   (default: a release build, built first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [ $# -ge 1 ]; then flow="$(realpath "$1")"; else
-    (cd "$root" && swift build -c release >/dev/null)
-    flow="$root/.build/release/flow"
-fi
+source "$root/Benchmarks/harness.sh"
+flow=$(flow_binary "$@")
 work="$(mktemp -d /tmp/flow-bench-engine.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 reps=${REPS:-3}

@@ -5,10 +5,8 @@
 # Usage: Benchmarks/worker/run.sh [FLOW_BINARY]   (default: a release build, built first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-if [ $# -ge 1 ]; then flow="$(realpath "$1")"; else
-    (cd "$root" && swift build -c release >/dev/null)
-    flow="$root/.build/release/flow"
-fi
+source "$root/Benchmarks/harness.sh"
+flow=$(flow_binary "$@")
 work="$(mktemp -d /tmp/flow-bench-worker.XXXXXX)"
 reps=${REPS:-5}
 
