@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-/work/venv-torch/bin/python}
 THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/flow-generate-bench}
-BUILD=.build-generate-rel
+BUILD=${BUILD:-.build-generate-rel}
 mkdir -p "$WORK"
 
 source Benchmarks/harness.sh
