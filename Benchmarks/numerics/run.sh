@@ -5,10 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SCRATCH=${SCRATCH:-.build-numerics}
 PYTHON=${PYTHON:-/work/venv-torch/bin/python}
-swift build -c release --scratch-path "$SCRATCH" --product FlowRuntime >&2
-BIN="$SCRATCH/release"
-swiftc -O -module-cache-path "$SCRATCH/module-cache" -I "$BIN/Modules" -I Sources/COpenBLAS -L "$BIN" -lFlowRuntime \
-    -Xlinker -rpath -Xlinker "$PWD/$BIN" Benchmarks/numerics/LlamaTrainingBenchmark.swift -o "$SCRATCH/llama-training-benchmark"
+source Benchmarks/harness.sh
+build_harness Benchmarks/numerics/LlamaTrainingBenchmark.swift "$SCRATCH/llama-training-benchmark" "$SCRATCH"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-unset}"
 "$SCRATCH/llama-training-benchmark" "$@"
 "$PYTHON" Benchmarks/numerics/torch_lora_benchmark.py "$@"
