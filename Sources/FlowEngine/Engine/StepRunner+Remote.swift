@@ -19,6 +19,7 @@ extension StepRunner {
             let deps = plan.graph.dependencies[name, default: []]
             let inputs = try recordedOutputs(of: deps)
             // Parameters naming local files or folders (a config, a dataset) travel too, as trees in the store.
+            let checkStart = monotonicNow()
             var paramTrees: [String: (tree: Digest, path: String)] = [:]
             for p in parametersRead(step) {
                 if let local = try localTree(forParameter: plan.params[p] ?? "") {
@@ -26,8 +27,12 @@ extension StepRunner {
                 }
             }
             let roots = inputs.compactMap { Digest(hex: $0.digest) } + paramTrees.values.map(\.tree)
+            let sendStart = monotonicNow()
             let sent = try await runner.sendMissing(try runner.objectClosure(roots))
-            runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name)", attempt: attempt)
+            let sendEnd = monotonicNow()
+            runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name) in "
+                           + "\(seconds(sendEnd - sendStart)) s (local inputs checked in \(seconds(sendStart - checkStart)) s)",
+                           attempt: attempt)
             for input in inputs {
                 if let d = Digest(hex: input.digest) {
                     try await runner.materialize(d, at: "\(runDir)/inputs/\(input.step)/\(input.name)")
@@ -153,3 +158,6 @@ extension StepRunner {
         return RemoteLaunch(command: command, outputs: outputs)
     }
 }
+
+/// Seconds with millisecond precision, for log lines.
+private func seconds(_ interval: Double) -> String { String(format: "%.3f", interval) }

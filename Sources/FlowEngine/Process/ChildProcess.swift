@@ -39,8 +39,9 @@ public final class ChildProcess: @unchecked Sendable {
         public var wantsEventDescriptor = false
         /// Bytes written to the process's standard input (then closed); /dev/null when nil.
         public var standardInput: Data?
-        /// A file to read standard input from instead.
-        public var standardInputFile: String?
+        /// Writes the process's standard input instead, on a thread of its own, into a pipe that is closed when it
+        /// returns: for streams made as they are sent (an archive of the store's objects), never staged on disk.
+        public var standardInputWriter: (@Sendable (Int32) -> Void)?
         /// A file standard output goes to (binary-safe); standard error still arrives as lines.
         public var standardOutputFile: String?
 
@@ -76,16 +77,16 @@ public final class ChildProcess: @unchecked Sendable {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
+        let inputWriter = options.standardInputWriter ?? options.standardInput.map(Self.writer(for:))
         var inPipe: [Int32] = [-1, -1]
-        if options.standardInput != nil {
+        if inputWriter != nil {
             guard flow_pipe(&inPipe, 0) == 0 else {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
-        let devNull = options.standardInput != nil ? inPipe[0]
-            : open(options.standardInputFile ?? "/dev/null", O_RDONLY | O_CLOEXEC)
+        let devNull = inputWriter != nil ? inPipe[0] : open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else {
-            throw ChildProcessError("cannot open \(options.standardInputFile ?? "/dev/null"): \(String(cString: strerror(errno)))")
+            throw ChildProcessError("cannot open /dev/null: \(String(cString: strerror(errno)))")
         }
         let stdoutFile = options.standardOutputFile.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         if let fd = stdoutFile, fd < 0 {
@@ -114,19 +115,12 @@ public final class ChildProcess: @unchecked Sendable {
         }
         self.pid = pid
         self.pidfd = flow_pidfd_open(pid)
-        if let input = options.standardInput {
+        if let inputWriter {
             // Fed from its own thread so a child that reads slowly (or not at all) cannot block the engine.
             let writeEnd = inPipe[1]
             let feeder = Thread {
                 signal(SIGPIPE, SIG_IGN)
-                input.withUnsafeBytes { raw in
-                    var off = 0
-                    while off < raw.count {
-                        let n = write(writeEnd, raw.baseAddress! + off, raw.count - off)
-                        if n <= 0 { if errno == EINTR { continue }; break }
-                        off += n
-                    }
-                }
+                inputWriter(writeEnd)
                 close(writeEnd)
             }
             feeder.start()
@@ -135,6 +129,20 @@ public final class ChildProcess: @unchecked Sendable {
         self.eventFD = evPipe[0]
         self.wakeRead = wake[0]
         self.wakeWrite = wake[1]
+    }
+
+    /// Writes `data` whole to a descriptor, stopping early if the reader went away.
+    static func writer(for data: Data) -> @Sendable (Int32) -> Void {
+        { fd in
+            data.withUnsafeBytes { raw in
+                var off = 0
+                while off < raw.count {
+                    let n = write(fd, raw.baseAddress! + off, raw.count - off)
+                    if n <= 0 { if errno == EINTR { continue }; break }
+                    off += n
+                }
+            }
+        }
     }
 
     deinit {

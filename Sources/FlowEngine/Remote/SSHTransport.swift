@@ -38,11 +38,12 @@ public struct SSHTransport: Sendable {
         public var succeeded: Bool { status.succeeded }
     }
 
-    /// Runs `command` (a shell line, run by the remote login shell) with `input` (or `inputFile`) on its standard
-    /// input; its standard output goes to `outputFile` when given, else comes back as lines with standard error.
-    public func run(_ command: String, input: Data? = nil, inputFile: URL? = nil, outputFile: URL? = nil,
-                    timeout: Double = 120) async throws -> Result {
-        let process = try start(command, input: input, inputFile: inputFile, outputFile: outputFile, timeout: timeout)
+    /// Runs `command` (a shell line, run by the remote login shell) with `input` on its standard input, or what
+    /// `inputWriter` writes into the descriptor it is given (a pipe, closed after it returns); its standard output
+    /// goes to `outputFile` when given, else comes back as lines with standard error.
+    public func run(_ command: String, input: Data? = nil, inputWriter: (@Sendable (Int32) -> Void)? = nil,
+                    outputFile: URL? = nil, timeout: Double = 120) async throws -> Result {
+        let process = try start(command, input: input, inputWriter: inputWriter, outputFile: outputFile, timeout: timeout)
         let lines = LineCollector()
         let result = await process.wait(output: { lines.append($0) })
         return Result(status: result.termination, output: lines.lines)
@@ -52,13 +53,14 @@ public struct SSHTransport: Sendable {
     public func stream(_ command: String, timeout: Double, started: (ChildProcess) -> Void = { _ in },
                        onChunk: @escaping @Sendable ([UInt8]) -> Void) async throws -> Result
     {
-        let process = try start(command, input: nil, inputFile: nil, outputFile: nil, timeout: timeout)
+        let process = try start(command, input: nil, inputWriter: nil, outputFile: nil, timeout: timeout)
         started(process)
         let result = await process.wait(chunks: onChunk)
         return Result(status: result.termination, output: [])
     }
 
-    private func start(_ command: String, input: Data?, inputFile: URL?, outputFile: URL?, timeout: Double) throws
+    private func start(_ command: String, input: Data?, inputWriter: (@Sendable (Int32) -> Void)?, outputFile: URL?,
+                       timeout: Double) throws
         -> ChildProcess
     {
         try FileManager.default.createDirectory(at: controlDirectory, withIntermediateDirectories: true,
@@ -67,7 +69,7 @@ public struct SSHTransport: Sendable {
             executable: SwiftToolchain.which("ssh") ?? "/usr/bin/ssh", arguments: baseArguments + ["--", command],
             environment: ProcessInfo.processInfo.environment, timeoutSeconds: timeout)
         options.standardInput = input
-        options.standardInputFile = inputFile?.path
+        options.standardInputWriter = inputWriter
         options.standardOutputFile = outputFile?.path
         options.graceSeconds = 2
         return try ChildProcess(options)

@@ -113,9 +113,17 @@ public enum Archive {
         try writeArchive(file) { a in try addTree(a, root: source, relative: "") }
     }
 
-    /// Writes the given files under the given archive names (no staging copy of them needed).
-    public static func create(_ file: URL, files: [(name: String, url: URL)]) throws {
-        try writeArchive(file) { a in
+    /// Writes the given files under the given archive names as an uncompressed tar stream into `fd` (left open),
+    /// e.g. a pipe into `ssh`: each file is read once, and nothing is staged on disk.
+    public static func stream(files: [(name: String, url: URL)], to fd: Int32) throws {
+        guard let a = archive_write_new() else { throw FlowError(.internalError, "libarchive: out of memory") }
+        defer { archive_write_free(a) }
+        // 1 MiB writes into the pipe rather than tar's 10 KiB records; the last block is not padded.
+        guard archive_write_set_format_pax_restricted(a) == ARCHIVE_OK, archive_write_add_filter_none(a) == ARCHIVE_OK,
+              archive_write_set_bytes_per_block(a, 1 << 20) == ARCHIVE_OK,
+              archive_write_set_bytes_in_last_block(a, 1) == ARCHIVE_OK, archive_write_open_fd(a, fd) == ARCHIVE_OK
+        else { throw FlowError(.internalError, "cannot start an archive stream: \(message(a))") }
+        do {
             for (name, url) in files {
                 var st = stat()
                 guard stat(url.path, &st) == 0, let entry = archive_entry_new() else {
@@ -126,6 +134,9 @@ public enum Archive {
                 archive_entry_set_mtime(entry, 0, 0)
                 try addFile(a, entry, url: url, name: name, size: Int64(st.st_size), executable: st.st_mode & 0o111 != 0)
             }
+        }
+        guard archive_write_close(a) == ARCHIVE_OK else {
+            throw FlowError(.internalError, "cannot finish the archive stream: \(message(a))")
         }
     }
 
