@@ -3,8 +3,9 @@
 # 1,000-stage dvc.yaml (each stage reads the previous stage's output file and writes its own).
 # Needs dvc in a virtual environment outside the repo:  python3 -m venv /work/venv-dvc && /work/venv-dvc/bin/pip install dvc
 # Usage: Benchmarks/store/cached_rerun_vs_dvc.sh FLOW_BINARY [DVC_BINARY] [STEPS]
-# dvc's state is seeded with `dvc commit` after running the stages' commands (the same dvc.lock a first
-# `dvc repro` writes, in seconds instead of 30-50 minutes); DVC_SEED=repro times dvc's own first run instead.
+# dvc's state is seeded with `dvc commit` after running the stages' commands (a dvc.lock recording every stage, so
+# `dvc repro` finds all of them unchanged, in seconds instead of 30-50 minutes); DVC_SEED=repro times dvc's own
+# first run instead.
 set -euo pipefail
 flow="$(realpath "$1")"
 dvc="${2:-/work/venv-dvc/bin/dvc}"
@@ -46,7 +47,7 @@ cold_flow=$(cd "$work/flow" && t "$flow" run)
 if [ "${DVC_SEED:-commit}" = repro ]; then
     cold_dvc=$(cd "$work/dvc" && t "$dvc" repro)   # 30-50 minutes here for 1,000 stages
 else
-    # Same dvc.lock as a first `dvc repro` would write, made in seconds: run the commands, then `dvc commit`.
+    # A dvc.lock recording every stage, made in seconds: run the commands, then `dvc commit`.
     cold_dvc=$(cd "$work/dvc" && t sh -c 'echo 0 > o0; i=1; while [ $i -lt '"$n"' ]; do cat o$((i - 1)) > o$i; echo $i >> o$i; i=$((i + 1)); done; "$0" commit -f -q' "$dvc")
 fi
 # Fully cached re-runs, alternating, best of $REPS (default 3) each.

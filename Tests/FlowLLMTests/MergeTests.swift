@@ -23,6 +23,19 @@ enum MergeFixtures {
         }
     }
 
+    /// Checks that the checkpoint at `output` has exactly `expected`'s tensors, each within `tolerance(name)` of it.
+    static func expectClose(_ output: URL, to expected: SafeTensorsFile, tolerance: (String) -> Float) throws {
+        let merged = try ShardedSafeTensors(directory: output)
+        #expect(Set(merged.tensorNames) == Set(expected.tensorNames))
+        for name in expected.tensorNames {
+            let want = try expected.tensor(name, expectedShape: nil)
+            let got = try merged.tensor(name, expectedShape: want.shape)
+            var worst: Float = 0
+            for i in 0..<want.count { worst = max(worst, abs(got.data[i] - want.data[i])) }
+            #expect(worst <= tolerance(name), "\(name): max |flow − peft| = \(worst)")
+        }
+    }
+
     /// The bytes of every tensor in the checkpoint at `directory`, by name.
     static func rawTensors(_ directory: URL) throws -> [String: [UInt8]] {
         let checkpoint = try ShardedSafeTensors(directory: directory)
@@ -40,15 +53,7 @@ enum MergeFixtures {
         let expected = try SafeTensorsFile(url: MergeFixtures.url("expected-\(adapter)-f32.safetensors"))
         try MergeFixtures.merged(base: "base-f32", adapter: adapter) { output, summary in
             #expect(summary.tensorsMerged == (adapter == "adapter" ? 14 : 6))
-            let merged = try ShardedSafeTensors(directory: output)
-            #expect(Set(merged.tensorNames) == Set(expected.tensorNames))
-            for name in expected.tensorNames {
-                let want = try expected.tensor(name, expectedShape: nil)
-                let got = try merged.tensor(name, expectedShape: want.shape)
-                var worst: Float = 0
-                for i in 0..<want.count { worst = max(worst, abs(got.data[i] - want.data[i])) }
-                #expect(worst <= 1e-6, "\(name): max |flow − peft| = \(worst)")
-            }
+            try MergeFixtures.expectClose(output, to: expected) { _ in 1e-6 }
         }
     }
 

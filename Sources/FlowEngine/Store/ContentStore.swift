@@ -273,20 +273,9 @@ public struct ContentStore: Sendable {
             guard let out else { return }
             if try fastCopy(src, out.fd, size: identity.size, path: out.path) { return }
         }
-        var hasher = StreamingSHA256()
         // Small objects (most outputs) get a buffer their size, not a fresh 1 MiB mapping each.
         let chunk = statted ? Int(min(max(Int64(st.st_size) + 1, 4096), 1 << 20)) : 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(src, buffer.baseAddress, chunk)
-            if n < 0 { if errno == EINTR { continue }; throw storeError("cannot read object \(digest.short)") }
-            if n == 0 { break }
-            let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(slice)
-            if let out { try writeAll(out.fd, slice, path: out.path) }
-        }
-        guard hasher.finalize() == digest else {
+        guard try hashFile(src, path: path, chunk: chunk, copyingTo: out).0 == digest else {
             quarantine(digest)
             throw storeError("object \(digest.short) (for \(name)) is damaged",
                              hint: "run `flow volume fsck`; the step that produced it will re-run")
@@ -330,23 +319,28 @@ public struct ContentStore: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        return (try? hashFile(fd, path: path, progress: nil))?.0 == digest
+        return (try? hashFile(fd, path: path))?.0 == digest
     }
 
-    /// Hashes what is left to read of `fd`; returns the digest and the bytes read.
-    private func hashFile(_ fd: Int32, path: String, progress: ((Int64) -> Void)?) throws -> (Digest, Int64) {
+    /// Hashes what is left to read of `fd` (copying it to `out` as it goes, when given); returns the digest and the
+    /// bytes read.
+    private func hashFile(_ fd: Int32, path: String, chunk: Int = 1 << 20, copyingTo out: (fd: Int32, path: String)? = nil,
+                          progress: ((Int64) -> Void)? = nil) throws -> (Digest, Int64)
+    {
         var hasher = StreamingSHA256()
         var total: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = read(fd, buffer.baseAddress, 1 << 20)
+            let n = read(fd, buffer.baseAddress, chunk)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw storeError("cannot read \(path): \(String(cString: strerror(errno)))")
             }
             if n == 0 { break }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(slice)
+            if let out { try writeAll(out.fd, slice, path: out.path) }
             total += Int64(n)
             progress?(total)
         }
