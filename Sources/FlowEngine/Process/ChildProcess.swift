@@ -133,16 +133,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Writes `data` whole to a descriptor, stopping early if the reader went away.
     static func writer(for data: Data) -> @Sendable (Int32) -> Void {
-        { fd in
-            data.withUnsafeBytes { raw in
-                var off = 0
-                while off < raw.count {
-                    let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                    if n <= 0 { if errno == EINTR { continue }; break }
-                    off += n
-                }
-            }
-        }
+        { fd in data.withUnsafeBytes { raw in _ = try? writeAll(fd, raw, path: "standard input") } }
     }
 
     deinit {

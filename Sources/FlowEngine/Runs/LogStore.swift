@@ -67,15 +67,7 @@ public final class LogWriter: @unchecked Sendable {
         let line = String(format: "%.6f", time) + "\t\(attempt)\t\(clean)\n"
         lock.lock()
         defer { lock.unlock() }
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var off = 0
-            while off < raw.count {
-                let n = write(fd, raw.baseAddress! + off, raw.count - off)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                off += n
-            }
-        }
+        Array(line.utf8).withUnsafeBytes { raw in _ = try? writeAll(fd, raw, path: "a log") }
     }
 }
 
