@@ -159,4 +159,70 @@ import Testing
         #expect(logs.stdout.contains("flaky#2 | survived"), "\(logs.stdout)")
         #expect(logs.stdout.contains("ended without an exit status"))
     }
+
+    @Test func eachRemoteStepUsesFewCommandsAndRunsUnderAPlainPOSIXShell() throws {
+        // Every session the sshd opens runs through this ForceCommand: it counts the session, then runs the command
+        // with dash (Debian's /bin/sh), not the login shell, so flow's remote scripts must be plain POSIX sh.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flow-count-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let counter = dir.appendingPathComponent("count.sh")
+        try Data("#!/bin/sh\necho \"$SSH_ORIGINAL_COMMAND\" | head -c 60 | tr '\\n' ' ' >> \(dir.path)/sessions; echo >> \(dir.path)/sessions\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n".utf8)
+            .write(to: counter)
+        chmod(counter.path, 0o755)
+        let server = try SSHServer(extraConfig: "ForceCommand \(counter.path)")
+        let (p, _) = try remoteProject(server, "remote-count", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("noop", "true")
+                Command("folders", "mkdir -p {output/tree}/a/b {output/tree}/c")
+                Command("make", "head -c 40000000 /dev/urandom > {output/blob}/big.bin; echo small > {output/blob}/small.txt; ln -s small.txt {output/blob}/link")
+                Command("use", "cmp {make/blob}/big.bin {make/blob}/big.bin && cat {make/blob}/link > {output/out}/copy; ls {folders/tree}/a > {output/out}/listing")
+                    .needs("make", "folders")
+            }
+            """)
+        let sessions = dir.appendingPathComponent("sessions")
+        func count() -> Int {
+            ((try? String(contentsOf: sessions, encoding: .utf8)) ?? "").split(separator: "\n").count
+        }
+        let out = try p.flow("run", "noop", "--host", "loopback")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        // A no-op step: one command starts it and follows its log to the end; it has no inputs and no output files.
+        #expect(count() == 1, "\((try? String(contentsOf: sessions, encoding: .utf8)) ?? "")")
+
+        try? FileManager.default.removeItem(at: sessions)
+        let all = try p.flow("run", "--host", "loopback")
+        #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
+        let tag = try p.lastTag()
+        // folders: 1 (nothing to fetch: its outputs are folders only); make: 2 (run, fetch); use: 4 (ask, send the
+        // 40 MB object streamed alone, send the small ones as one archive, run, fetch) = 8; noop is cached.
+        #expect(count() == 8, "\((try? String(contentsOf: sessions, encoding: .utf8)) ?? "")")
+        #expect(try p.flow("volume", "get", "runs/\(tag)/use/out/copy", "-").stdout == "small\n")
+        #expect(try p.flow("volume", "get", "runs/\(tag)/use/out/listing", "-").stdout == "b\n")
+        let folders = try p.flow("volume", "get", "runs/\(tag)/folders/tree", "tree-copy")
+        #expect(folders.status == 0, "\(folders.stderr)")
+        var isDir: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: p.root.appendingPathComponent("tree-copy/a/b").path, isDirectory: &isDir) && isDir.boolValue)
+        #expect(FileManager.default.fileExists(atPath: p.root.appendingPathComponent("tree-copy/c").path))
+        let link = try p.flow("volume", "get", "runs/\(tag)/make/blob", "blob-copy")
+        #expect(link.status == 0, "\(link.stderr)")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: p.root.appendingPathComponent("blob-copy/link").path)) == "small.txt")
+        let logs = try p.flow("logs", tag).stdout
+        // 40,000,000 bytes, the small file, the link and the folders' listings.
+        #expect(logs.range(of: #"use: sent 4000[0-9]{4} bytes"#, options: .regularExpression) != nil, "\(logs)")
+    }
+
+    @Test func aHostRootThatCannotBeWrittenFailsTheStepNamingTheHostAndFolder() throws {
+        let server = try SSHServer()
+        let p = try TemporaryProject("remote-readonly")
+        try p.write("hosts.toml", server.hostsTOML(name: "loopback", root: URL(fileURLWithPath: "/proc/flow-cannot-write")))
+        try p.write("Workflows/R.swift", """
+            import FlowKit
+            let r = Workflow("r") { Command("noop", "true") }
+            """)
+        let out = try p.flow("run", "--host", "loopback")
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        let error = try p.database().steps(of: try p.lastTag()).first?.error ?? ""
+        #expect(error.contains("loopback") && error.contains("cannot create /proc/flow-cannot-write/runs/"), "\(error)")
+    }
 }

@@ -3,8 +3,8 @@ import Foundation
 import GRDB
 
 /// Running a step's attempt on a remote host: a command step as its shell line, a Swift function through the
-/// workflow's static worker. Both go the same way: inputs sent and laid out, a detached session, the log followed,
-/// outputs fetched back verified.
+/// workflow's static worker. Both go the same way: missing input objects sent, then one command that lays the inputs
+/// out, starts a detached session and follows its log, then the outputs fetched back verified.
 extension StepRunner {
     func runRemote(_ step: StepSpec, attempt: Int, host: HostConfig, writer: LogWriter, startedAt: Double) async
         -> AttemptResult
@@ -14,8 +14,9 @@ extension StepRunner {
         let runner = RemoteStepRunner(transport: transport, store: engine.store, root: host.root)
         let runDir = "\(host.root)/runs/\(tag)/\(name)/a\(attempt)"
         let control = RemoteControl()
+        let spec: RemoteStepRunner.Launch
         do {
-            // Inputs: send the objects the host lacks, then lay out each input from its store.
+            // Inputs: send the objects the host lacks; the step lays each one out of the host's store when it starts.
             let deps = plan.graph.dependencies[name, default: []]
             let inputs = try recordedOutputs(of: deps)
             // Parameters naming local files or folders (a config, a dataset) travel too, as trees in the store.
@@ -33,22 +34,13 @@ extension StepRunner {
             runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name) in "
                            + "\(seconds(sendEnd - sendStart)) s (local inputs checked in \(seconds(sendStart - checkStart)) s)",
                            attempt: attempt)
-            for input in inputs {
-                if let d = Digest(hex: input.digest) {
-                    try await runner.materialize(d, at: "\(runDir)/inputs/\(input.step)/\(input.name)")
-                }
+            var trees = inputs.compactMap { input in
+                Digest(hex: input.digest).map { (tree: $0, at: "inputs/\(input.step)/\(input.name)") }
             }
-            for (p, local) in paramTrees { try await runner.materialize(local.tree, at: "\(runDir)/params/\(p)") }
+            trees += paramTrees.sorted(by: { $0.key < $1.key }).map { (tree: $0.value.tree, at: "params/\($0.key)") }
             let launch = try await remoteLaunch(step, attempt: attempt, runner: runner, runDir: runDir,
                                                 inputs: inputs.map { "\($0.step)/\($0.name)" },
                                                 params: plan.params.merging(paramTrees.mapValues(\.path)) { _, path in path })
-            let mkdirs = (["outputs"] + launch.outputs.map { "outputs/\($0)" }).map { shellQuote("\(runDir)/\($0)") }
-            let invocation = launch.invocation == nil ? "" : " && cat > \(shellQuote("\(runDir)/invocation.json"))"
-            let prepared = try await transport.run("mkdir -p \(mkdirs.joined(separator: " "))" + invocation,
-                                                   input: launch.invocation)
-            guard prepared.succeeded else {
-                return AttemptResult(setupError: "\(host.name): cannot create \(runDir): \(prepared.output.joined(separator: " "))")
-            }
             var env = host.env.merging(step.attributes.env) { _, new in new }
             env["FLOW_RUN_TAG"] = tag
             env["FLOW_STEP"] = name
@@ -57,7 +49,9 @@ extension StepRunner {
             if let devices = visibleDevices(name) { env["CUDA_VISIBLE_DEVICES"] = devices }
             var secrets: [String: String] = [:]
             for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
-            try await runner.start(command: launch.command, runDir: runDir, environment: env, secrets: secrets)
+            spec = RemoteStepRunner.Launch(
+                runDir: runDir, command: launch.command, environment: env, secrets: secrets, layout: try runner.layout(trees),
+                folders: ["outputs"] + launch.outputs.map { "outputs/\($0)" }, invocation: launch.invocation)
         } catch {
             return AttemptResult(setupError: redactor.redact("\(error)"))
         }
@@ -69,8 +63,8 @@ extension StepRunner {
         let redactor = self.redactor
         let deadline = step.attributes.timeoutSeconds.map { monotonicNow() + $0 }
         do {
-            let code = try await runner.follow(
-                runDir: runDir,
+            let outcome = try await runner.run(
+                spec,
                 onLine: { line in
                     // A remote worker's progress events arrive in its log, marked (see `StepEvent.lineMarker`).
                     if line.hasPrefix(StepEvent.lineMarker) {
@@ -83,6 +77,7 @@ extension StepRunner {
                 },
                 deadline: deadline, control: control,
                 onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            let code = outcome.code
             if code == RemoteStepRunner.lostStatus {
                 return AttemptResult(termination: .signaled(SIGKILL), lastLines: lastLines.lines,
                                      failure: "the step's processes on \(host.name) ended without an exit status "
@@ -91,7 +86,12 @@ extension StepRunner {
             var result = AttemptResult(termination: .exited(code), pid: nil, lastLines: lastLines.lines)
             if code == 0 {
                 do {
-                    try await runner.fetchOutputs(runDir: runDir, to: outputsDirectory(name))
+                    let fetchStart = monotonicNow()
+                    try await runner.fetchOutputs(runDir: runDir, listing: outcome.outputs, to: outputsDirectory(name))
+                    if outcome.outputs.needsTransfer {
+                        runLog?.append("\(name): fetched \(outcome.outputs.files.count) output files from \(host.name) in "
+                                       + "\(seconds(monotonicNow() - fetchStart)) s", attempt: attempt)
+                    }
                 } catch {
                     result.failure = "\(error)"
                 }

@@ -7,20 +7,26 @@ extension RemoteStepRunner {
 
     /// Installs the worker under `<root>/workers/<digest>/` unless the host has it already; returns the bytes sent.
     ///
-    /// It is streamed to a file beside its folder, checked with `sha256sum`, and moved into place only if it matches,
+    /// It is streamed to a file beside its folder while it is hashed (`tee` into OpenSSL or `sha256sum`), and moved into place only if it matches,
     /// so a worker present on the host is always complete.
     func installWorker(_ worker: WorkflowCompiler.StaticWorker) async throws -> Int64 {
         let path = workerPath(worker.digest)
+        let key = "\(transport.host.name)\u{0}\(transport.host.ssh ?? "")\u{0}\(transport.host.port ?? 0)\u{0}\(path)"
+        if InstalledWorkers.shared.contains(key) { return 0 }
         let check = try await transport.run("if [ -x \(shellQuote(path)) ]; then echo FLOW-WORKER-PRESENT; fi")
         guard check.succeeded else { throw remoteError("cannot look for the worker", check) }
-        if check.output.contains("FLOW-WORKER-PRESENT") { return 0 }
+        if check.output.contains("FLOW-WORKER-PRESENT") {
+            InstalledWorkers.shared.insert(key)
+            return 0
+        }
         let dir = (path as NSString).deletingLastPathComponent
         let incoming = "\(dir).incoming-\(UInt32.random(in: 0...UInt32.max))"
         let binary = worker.binary
         let failure = ErrorBox()
         let receive = try await transport.run("""
-            set -e; mkdir -p \(shellQuote("\(root)/workers")); cat > \(shellQuote(incoming))
-            s=$(sha256sum \(shellQuote(incoming)) | cut -d' ' -f1)
+            set -e; mkdir -p \(shellQuote("\(root)/workers"))
+            if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
+            s=$(tee \(shellQuote(incoming)) | $H | cut -c1-64)
             [ "$s" = \(worker.digest.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT worker $s"; exit 3; }
             chmod 755 \(shellQuote(incoming)); mkdir -p \(shellQuote(dir)); mv \(shellQuote(incoming)) \(shellQuote(path))
             """, inputWriter: { fd in
@@ -28,16 +34,18 @@ extension RemoteStepRunner {
             }, timeout: 3600)
         guard receive.succeeded else { throw remoteError("the worker was not received intact", receive) }
         if let error = failure.error { throw error }
+        InstalledWorkers.shared.insert(key)
         let size = try FileManager.default.attributesOfItem(atPath: worker.binary.path)[.size] as? NSNumber
         return size?.int64Value ?? 0
     }
 }
 
-/// Writes the whole of `file` to `fd`.
-private func copyFile(_ file: URL, to fd: Int32) throws {
-    let handle = try FileHandle(forReadingFrom: file)
-    defer { try? handle.close() }
-    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-        try chunk.withUnsafeBytes { try writeAll(fd, $0, path: "the ssh connection") }
-    }
+/// The workers this process has seen installed (host, destination, port and path): a later step of the run on the
+/// same host skips the round trip that looks for its worker. A worker is never removed from a host while it is in use.
+final class InstalledWorkers: @unchecked Sendable {
+    static let shared = InstalledWorkers()
+    private let lock = NSLock()
+    private var keys = Set<String>()
+    func contains(_ key: String) -> Bool { lock.withLock { keys.contains(key) } }
+    func insert(_ key: String) { lock.withLock { _ = keys.insert(key) } }
 }

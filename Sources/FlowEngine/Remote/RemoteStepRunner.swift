@@ -1,9 +1,12 @@
 import Foundation
 
-/// Runs a command step on a remote host over SSH with nothing but POSIX tools there: input objects the host
-/// lacks are sent (and checked with `sha256sum`), the inputs are laid out from the host's object store, the
-/// command runs detached in its own session with its log in a file (followed by byte offset, so a dropped
-/// connection loses or doubles no line), and the outputs come back as an archive, verified file by file.
+/// Runs a step on a remote host over SSH with nothing but POSIX tools there: input objects the host lacks are sent
+/// and verified by digest; the command runs detached in its own session with its log in a file (followed by byte
+/// offset, so a dropped connection loses or doubles no line), after laying its inputs out of the host's object
+/// store; the outputs come back as an archive, verified file by file. Each remote command pays an ssh round trip
+/// and the host's login shell, so an attempt uses few: one asking which input objects the host lacks (only when the
+/// step has inputs), the sends (only when some are missing), one that starts the step and follows its log to the
+/// end, and one fetching its outputs (only when they hold files).
 struct RemoteStepRunner: Sendable {
     let transport: SSHTransport
     let store: ContentStore
@@ -12,7 +15,7 @@ struct RemoteStepRunner: Sendable {
 
     var objects: String { "\(root)/objects" }
 
-    /// What `follow` returns when the step's session vanished without an exit status (killed, host rebooted).
+    /// The exit status `run` reports when the step's session vanished without an exit status (killed, host rebooted).
     static let lostStatus: Int32 = -2
 
     /// The digests of every object under these trees (the trees themselves included). Only folders are read as
@@ -30,26 +33,62 @@ struct RemoteStepRunner: Sendable {
     }
 
     /// Sends the objects the host lacks; returns the bytes of object content sent.
+    ///
+    /// One command asks which objects are missing (plain shell, no process per object). Objects of
+    /// `streamedObjectBytes` or more go one per command through `tee` into the store and OpenSSL's SHA-256 at once,
+    /// so hashing overlaps the transfer; the rest go together as one tar stream checked after extraction. Either way
+    /// an object is moved into place only once its digest matched: nothing unverified is published.
     func sendMissing(_ digests: Set<Digest>) async throws -> Int64 {
         guard !digests.isEmpty else { return 0 }
         let list = digests.map(\.hex).sorted().joined(separator: "\n") + "\n"
         let ask = try await transport.run("""
-            mkdir -p \(shellQuote(objects)) && cd \(shellQuote(objects)) && while read d; do p=$(printf %s "$d" | cut -c1-2); r=$(printf %s "$d" | cut -c3-); [ -f "$p/$r" ] || echo "MISSING $d"; done
+            mkdir -p \(shellQuote(objects)) && cd \(shellQuote(objects)) && while read -r d; do [ -f "${d%"${d#??}"}/${d#??}" ] || echo "MISSING $d"; done
             """, input: Data(list.utf8))
         guard ask.succeeded else { throw remoteError("cannot list objects", ask) }
         let missing = ask.output.compactMap { $0.hasPrefix("MISSING ") ? Digest(hex: String($0.dropFirst(8))) : nil }
         guard !missing.isEmpty else { return 0 }
-        var bytes: Int64 = 0
+        var sizes: [Digest: Int64] = [:]
         for d in missing {
-            bytes += (try? FileManager.default.attributesOfItem(atPath: store.url(for: d).path)[.size] as? NSNumber)?.int64Value ?? 0
+            sizes[d] = (try? FileManager.default.attributesOfItem(atPath: store.url(for: d).path)[.size] as? NSNumber)?.int64Value ?? 0
         }
-        // The missing objects go as a tar stream made as it is sent, straight from the store under their
-        // `ab/cdef…` names: nothing is staged on disk on either side.
+        let large = missing.filter { sizes[$0, default: 0] >= Self.streamedObjectBytes }
+        let small = missing.filter { sizes[$0, default: 0] < Self.streamedObjectBytes }
+        for d in large { try await sendStreamed(d) }
+        if !small.isEmpty { try await sendArchive(small) }
+        return missing.reduce(0) { $0 + sizes[$1, default: 0] }
+    }
+
+    /// Objects this large travel alone, hashed on the host while they arrive.
+    static let streamedObjectBytes: Int64 = 32 << 20
+
+    /// Sends one object: written beside the store while `openssl dgst` hashes the same bytes from `tee`, moved into
+    /// place only when the digest matches.
+    private func sendStreamed(_ d: Digest) async throws {
+        let dir = "\(objects)/\(d.hex.prefix(2))"
+        let incoming = "\(objects)/incoming-\(d.hex.prefix(16))-\(UInt32.random(in: 0...UInt32.max))"
+        let final = "\(dir)/\(d.hex.dropFirst(2))"
+        let source = store.url(for: d)
+        let failure = ErrorBox()
+        let receive = try await transport.run("""
+            set -e; mkdir -p \(shellQuote(dir))
+            if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
+            s=$(tee \(shellQuote(incoming)) | $H | cut -c1-64)
+            [ "$s" = \(d.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT \(d.hex) arrived as $s"; exit 3; }
+            chmod 444 \(shellQuote(incoming)); mv \(shellQuote(incoming)) \(shellQuote(final))
+            """, inputWriter: { fd in
+                do { try copyFile(source, to: fd) } catch { failure.record(error) }
+            }, timeout: 3600)
+        if let error = failure.error { throw error }
+        guard receive.succeeded else { throw remoteError("object \(d.short) was not received intact", receive) }
+    }
+
+    /// Sends objects as one tar stream made as it is sent, straight from the store under their `ab/cdef…` names:
+    /// nothing is staged on disk on either side. They are extracted aside and checked (with OpenSSL's SHA-256 where
+    /// the host has it: several times faster than coreutils'), then moved into place.
+    private func sendArchive(_ missing: [Digest]) async throws {
         let files = missing.map { (name: "\($0.hex.prefix(2))/\($0.hex.dropFirst(2))", url: store.url(for: $0)) }
         let failure = ErrorBox()
         let incoming = "\(objects)/incoming-\(UInt32.random(in: 0...UInt32.max))"
-        // Extract aside, check every object's digest (with OpenSSL's SHA-256 where the host has it: several times
-        // faster than coreutils'), then move them into place: nothing unverified is published.
         let receive = try await transport.run("""
             set -e; mkdir -p \(shellQuote(incoming)); cd \(shellQuote(incoming)); tar -xf -
             if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
@@ -63,15 +102,15 @@ struct RemoteStepRunner: Sendable {
             }, timeout: 3600)
         guard receive.succeeded else { throw remoteError("objects were not received intact", receive) }
         if let error = failure.error { throw error }
-        return bytes
     }
 
-    /// Lays out a tree under `remoteDir` from the host's object store (files copied, so a step cannot alter it).
-    func materialize(_ tree: Digest, at remoteDir: String) async throws {
+    /// The layout lines for trees to lay out under the run folder (`kind digest path`, paths relative to it):
+    /// folders first, files copied out of the host's store when the step starts.
+    func layout(_ trees: [(tree: Digest, at: String)]) throws -> [String] {
         var lines: [String] = []
         func walk(_ d: Digest, _ prefix: String) throws {
             for e in try store.tree(d).entries {
-                let path = prefix.isEmpty ? e.name : "\(prefix)/\(e.name)"
+                let path = "\(prefix)/\(e.name)"
                 switch e.kind {
                 case .directory: lines.append("d \(e.digest.hex) \(path)"); try walk(e.digest, path)
                 case .file: lines.append("\(e.executable ? "x" : "f") \(e.digest.hex) \(path)")
@@ -79,60 +118,128 @@ struct RemoteStepRunner: Sendable {
                 }
             }
         }
-        try walk(tree, "")
-        let result = try await transport.run("""
-            set -e; O=\(shellQuote(objects)); mkdir -p \(shellQuote(remoteDir)); cd \(shellQuote(remoteDir))
-            while read kind d path; do
-              o="$O/$(printf %s "$d" | cut -c1-2)/$(printf %s "$d" | cut -c3-)"
-              case "$kind" in
-                d) mkdir -p "$path" ;;
-                l) ln -s "$(cat "$o")" "$path" ;;
-                *) cp "$o" "$path"; if [ "$kind" = x ]; then chmod 755 "$path"; else chmod 644 "$path"; fi ;;
-              esac
-            done
-            """, input: Data((lines.joined(separator: "\n") + "\n").utf8), timeout: 3600)
-        guard result.succeeded else { throw remoteError("cannot lay out inputs in \(remoteDir)", result) }
+        for (tree, at) in trees {
+            lines.append("d \(tree.hex) \(at)")
+            try walk(tree, at)
+        }
+        return lines
     }
 
-    /// Starts `command` in `runDir` in its own session; secrets arrive on standard input and exist only in the
-    /// process's environment. Returns once it runs.
-    func start(command: String, runDir: String, environment: [String: String], secrets: [String: String]) async throws {
+    /// What one attempt runs on the host.
+    struct Launch {
+        var runDir: String
+        var command: String
+        var environment: [String: String]
+        /// Values that exist only in the step's environment: sent on standard input, never written anywhere.
+        var secrets: [String: String]
+        /// `layout(_:)` lines: the inputs and parameter files laid out under `runDir` before the command runs.
+        var layout: [String]
+        /// Folders under `runDir` to create first (`outputs` and the named outputs).
+        var folders: [String]
+        /// For a Swift function, the worker's invocation, written to `runDir/invocation.json`.
+        var invocation: Data?
+    }
+
+    /// How a remote attempt ended, and for a success what its outputs folder holds.
+    struct Outcome: Sendable {
+        var code: Int32
+        var outputs: OutputListing
+    }
+
+    /// The outputs folder's entries as listed on the host when the step ended: folders, files with their SHA-256,
+    /// and how many other entries (symbolic links) it holds.
+    struct OutputListing: Sendable {
+        var folders: [String] = []
+        var files: [String: Digest] = [:]
+        var others = 0
+        var needsTransfer: Bool { !files.isEmpty || others > 0 }
+    }
+
+    /// The shell that, in the run folder, follows the step's log from byte `from` until it ends, then prints its
+    /// status and lists its outputs. `tail -s 0.05` checks that the session lives every 50 ms (every second by
+    /// default), so a short step ends without a wait.
+    private func followScript(nonce: String, from: Int64) -> String {
+        """
+        n=0; while [ ! -f pid ]; do n=$((n+1)); [ $n -gt 200 ] && { printf '\\nFLOW-NOT-STARTED-\(nonce) the step did not start\\n'; exit 0; }; sleep 0.05; done
+        p="$(cat pid)"
+        tail -s 0.05 -c +\(from) -f --pid="$p" log 2>/dev/null
+        n=0
+        while [ ! -f status ]; do
+          if ! kill -0 "$p" 2>/dev/null; then n=$((n+1)); [ $n -gt 40 ] && { printf '\\nFLOW-STATUS-LOST-\(nonce)\\n'; exit 0; }; fi
+          sleep 0.05
+        done
+        s="$(cat status)"
+        printf '\\nFLOW-STATUS-\(nonce) %s\\n' "$s"
+        if [ "$s" = 0 ] && cd outputs 2>/dev/null; then
+          if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
+          find . -mindepth 1 -type d | sed 's/^/FLOW-DIR-\(nonce) /'
+          find . ! -type d ! -type f | sed 's/^/FLOW-OTHER-\(nonce) /'
+          find . -type f -exec $H {} + | sed 's/^/FLOW-SUM-\(nonce) /'
+        fi
+        printf 'FLOW-END-\(nonce)\\n'
+        """
+    }
+
+    /// Starts the attempt in its own session and follows its log until it ends, in one command; after a dropped
+    /// connection it reconnects with backoff and resumes the log at the byte after the last one received, so no line
+    /// is lost or doubled.
+    ///
+    /// The one command reads the secrets, the invocation and the layout from standard input, creates the folders,
+    /// starts `run.sh` under `setsid` (it lays the inputs out of the host's store, then runs the command, its output
+    /// masked line by line before it reaches the log file) and follows the log. Secrets exist only in the step's
+    /// environment: the follower unsets them before it starts `tail`.
+    func run(_ launch: Launch, onLine: @escaping @Sendable (String) -> Void, deadline: Double?, control: RemoteControl,
+             onStop: () async -> Void) async throws -> Outcome
+    {
+        let nonce = String(UInt64.random(in: 0...UInt64.max), radix: 36)
         var input = ""
-        for (k, v) in secrets.sorted(by: { $0.key < $1.key }) {
+        for (k, v) in launch.secrets.sorted(by: { $0.key < $1.key }) {
             input += "\(k)=\(Data(v.utf8).base64EncodedString())\n"
         }
-        input += "\n"
-        let exports = environment.sorted(by: { $0.key < $1.key }).map { "export \($0.key)=\(shellQuote($0.value))" }
+        input += "\n" + (launch.invocation?.base64EncodedString() ?? "") + "\n"
+        input += launch.layout.map { $0 + "\n" }.joined()
+        let exports = launch.environment.sorted(by: { $0.key < $1.key }).map { "export \($0.key)=\(shellQuote($0.value))" }
             .joined(separator: "; ")
-        // The step's output is masked on the host before it reaches the log file: awk replaces each secret's
-        // value (read from its environment, never from its command line) line by line. mawk (Debian's awk) reads
-        // a pipe in blocks unless told `-W interactive`, which would hold a running step's lines back.
+        // mawk (Debian's awk) reads a pipe in blocks unless told `-W interactive`, which would hold a running step's
+        // lines back. The mask reads each secret's value from its environment, never from its command line.
         let mask = #"BEGIN { n = split(ENVIRON["FLOW_SECRET_NAMES"], k, " ") } { line = $0; for (i = 1; i <= n; i++) { v = ENVIRON[k[i]]; if (v == "") continue; out = ""; while ((p = index(line, v)) > 0) { out = out substr(line, 1, p - 1) "****"; line = substr(line, p + length(v)) } line = out line } print line; fflush() }"#
-        let names = secrets.keys.sorted().joined(separator: " ")
-        let script = """
-            set -e; cd \(shellQuote(runDir)); rm -f status log pid code
-            cat > run.sh <<'FLOW_RUN_SH'
+        let names = launch.secrets.keys.sorted().joined(separator: " ")
+        let folders = launch.folders.map(shellQuote).joined(separator: " ")
+        let launchScript = """
+            fail() { printf '\\nFLOW-NOT-STARTED-\(nonce) %s\\n' "$1"; exit 0; }
+            mkdir -p \(shellQuote(launch.runDir)) && cd \(shellQuote(launch.runDir)) || fail "cannot create \(launch.runDir)"
+            rm -f status log pid code; mkdir -p \(folders.isEmpty ? "." : folders) || fail "cannot create the output folders"
+            cat > run.sh <<'FLOW_RUN_SH' || fail "cannot write run.sh"
+            : > log; echo $$ > pid.new; mv pid.new pid
+            flow_layout() {
+              [ -s layout ] || return 0
+              while read -r kind d path; do
+                o="$FLOW_OBJECTS/${d%"${d#??}"}/${d#??}"
+                case "$kind" in
+                  d) mkdir -p "$path" ;;
+                  l) ln -s "$(cat "$o")" "$path" ;;
+                  x) { cp --reflink=auto "$o" "$path" 2>/dev/null || cp "$o" "$path"; } && chmod 755 "$path" ;;
+                  *) { cp --reflink=auto "$o" "$path" 2>/dev/null || cp "$o" "$path"; } && chmod 644 "$path" ;;
+                esac || { echo "flow: cannot lay out $path from the host's store $FLOW_OBJECTS"; return 1; }
+              done < layout
+            }
             A=awk; if awk -W interactive 'BEGIN { }' < /dev/null > /dev/null 2>&1; then A="awk -W interactive"; fi
-            { sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | $A '\(mask)' > log
+            { flow_layout 2>&1 && sh -c "$FLOW_COMMAND" < /dev/null 2>&1; echo $? > code; } | $A '\(mask)' >> log
             mv code status
             FLOW_RUN_SH
             while IFS= read -r line; do [ -z "$line" ] && break; k=${line%%=*}; v=$(printf %s "${line#*=}" | base64 -d); export "$k=$v"; done
-            export FLOW_SECRET_NAMES=\(shellQuote(names)) FLOW_COMMAND=\(shellQuote(command))
+            IFS= read -r invocation || true
+            if [ -n "$invocation" ]; then printf %s "$invocation" | base64 -d > invocation.json || fail "cannot write invocation.json"; fi
+            cat > layout || fail "cannot write the layout"
+            export FLOW_SECRET_NAMES=\(shellQuote(names)) FLOW_COMMAND=\(shellQuote(launch.command)) FLOW_OBJECTS=\(shellQuote(objects))
             \(exports.isEmpty ? ":" : exports)
             setsid sh run.sh < /dev/null > /dev/null 2>&1 &
-            echo $! > pid
+            for k in $FLOW_SECRET_NAMES; do unset "$k"; done
+            \(followScript(nonce: nonce, from: 1))
             """
-        let result = try await transport.run(script, input: Data(input.utf8))
-        guard result.succeeded else { throw remoteError("cannot start the step", result) }
-    }
-
-    /// Follows the log from byte `offset` until the step ends, reconnecting when the connection drops.
-    /// Returns the step's exit status.
-    func follow(runDir: String, onLine: @escaping @Sendable (String) -> Void, deadline: Double?, control: RemoteControl,
-                onStop: () async -> Void) async throws -> Int32
-    {
         let received = ByteCounter()
         var failures = 0
+        var launched = false
         while true {
             if let deadline, monotonicNow() >= deadline {
                 await onStop()
@@ -142,31 +249,29 @@ struct RemoteStepRunner: Sendable {
                 await onStop()
                 throw RemoteStop.stopped
             }
-            let from = received.value + 1
-            // Streams the log while the step's session lives, then prints its status line. `tail -s 0.05` checks
-            // that the session lives every 50 ms (every second by default), so a short step ends without a wait.
-            let script = """
-                cd \(shellQuote(runDir)) || exit 9
-                while [ ! -f pid ]; do sleep 0.05; done
-                p="$(cat pid)"
-                tail -s 0.05 -c +\(from) -f --pid="$p" log 2>/dev/null
-                n=0
-                while [ ! -f status ]; do
-                  if ! kill -0 "$p" 2>/dev/null; then n=$((n+1)); [ $n -gt 40 ] && { printf '\\nFLOW-STATUS-LOST\\n'; exit 0; }; fi
-                  sleep 0.05
-                done
-                printf '\\nFLOW-STATUS %s\\n' "$(cat status)"
-                """
+            let script = launched
+                ? "cd \(shellQuote(launch.runDir)) || exit 9\n" + followScript(nonce: nonce, from: received.value + 1)
+                : launchScript
             let remaining = deadline.map { max(1, $0 - monotonicNow()) } ?? 24 * 3600
-            let splitter = RemoteLogSplitter()
-            let status = StatusBox()
-            let result = try await transport.stream(script, timeout: remaining, started: { control.attach($0) }) { chunk in
-                splitter.feed(chunk, received: received, onLine: onLine, onStatus: { status.value = $0 })
+            let splitter = RemoteLogSplitter(nonce: nonce)
+            let result = try await transport.stream(script, input: launched ? nil : Data(input.utf8), timeout: remaining,
+                                                    started: { control.attach($0) }) { chunk in
+                splitter.feed(chunk, received: received, onLine: onLine)
             }
             control.attach(nil)
-            if let code = status.value { splitter.flush(received: received, onLine: onLine); return code }
+            launched = true
+            switch splitter.ending {
+            case .notStarted(let why)?:
+                throw FlowError(.stepFailed, "\(transport.host.name): \(why) in \(launch.runDir)")
+            case .lost?:
+                return Outcome(code: Self.lostStatus, outputs: OutputListing())
+            case .status(let code)? where splitter.complete:
+                return Outcome(code: code, outputs: splitter.outputs)
+            case .status?, nil:
+                break
+            }
             if control.stopRequested || (deadline.map { monotonicNow() >= $0 } ?? false) { continue }
-            if result.status == .exited(9) { throw FlowError(.stepFailed, "the step's folder \(runDir) is gone on \(transport.host.name)") }
+            if result.status == .exited(9) { throw FlowError(.stepFailed, "the step's folder \(launch.runDir) is gone on \(transport.host.name)") }
             failures += 1
             if failures > 8 { throw FlowError(.stepFailed, "lost the connection to \(transport.host.name) (\(result.status.description))") }
             // Reconnect with backoff; the next round resumes at the byte after the last one received.
@@ -181,24 +286,26 @@ struct RemoteStepRunner: Sendable {
             """, timeout: grace + 30)
     }
 
-    /// Brings the step's outputs back into `local` (which must be empty), checking every file's digest.
-    func fetchOutputs(runDir: String, to local: URL) async throws {
+    /// Brings the step's outputs back into `local` (which is replaced), checking every file against the digest the
+    /// host listed when the step ended. Outputs that are only folders need no transfer at all.
+    func fetchOutputs(runDir: String, listing: OutputListing, to local: URL) async throws {
+        FilePermissions.remove(local)
+        try FileManager.default.createDirectory(at: local, withIntermediateDirectories: true)
+        guard listing.needsTransfer else {
+            for folder in listing.folders {
+                try FileManager.default.createDirectory(at: local.appendingPathComponent(folder), withIntermediateDirectories: true)
+            }
+            return
+        }
         // Named after the step's folder: steps of a run on different hosts fetch their outputs at the same time.
         let archive = local.deletingLastPathComponent().appendingPathComponent(".outputs-\(local.lastPathComponent)-\(getpid()).tar")
         defer { unlink(archive.path) }
-        let sums = try await transport.run("""
-            cd \(shellQuote(runDir))/outputs 2>/dev/null || exit 0; find . -type f -exec sha256sum {} +
-            """)
-        guard sums.succeeded else { throw remoteError("cannot list the outputs", sums) }
         let pack = try await transport.run("cd \(shellQuote(runDir)) && mkdir -p outputs && tar -cf - -C outputs .",
                                            outputFile: archive, timeout: 3600)
         guard pack.succeeded else { throw remoteError("cannot fetch the outputs", pack) }
         FilePermissions.remove(local)
         try Archive.extract(archive, into: local)
-        for line in sums.output {
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let expected = Digest(hex: parts[0]) else { continue }
-            let rel = parts[1].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "./", with: "", options: .anchored)
+        for (rel, expected) in listing.files {
             let data = try Data(contentsOf: local.appendingPathComponent(rel), options: .alwaysMapped)
             guard Digest.of(data) == expected else {
                 throw FlowError(.stepFailed, "output \(rel) from \(transport.host.name) did not arrive intact")
@@ -212,26 +319,34 @@ struct RemoteStepRunner: Sendable {
     }
 }
 
-/// Splits the remote log stream into lines, counting the log bytes received and catching the status line
-/// (which the remote script prints after a newline of its own, so that newline is not part of the log).
+/// Splits the remote stream into log lines, counting the log bytes received, and reads what the script prints after
+/// the log (markers carrying this attempt's nonce, so no line a step prints can pass for one): the status, then the
+/// output listing, then an end line. The script prints a newline of its own before the first marker; it is not part
+/// of the log.
 final class RemoteLogSplitter: @unchecked Sendable {
+    enum Ending: Equatable { case status(Int32), lost, notStarted(String) }
+
+    private let nonce: String
     private var pending: [UInt8] = []
     private var heldEmptyLine = false
+    private(set) var ending: Ending?
+    /// The end line arrived: the status and the listing are whole.
+    private(set) var complete = false
+    private(set) var outputs = RemoteStepRunner.OutputListing()
 
-    func feed(_ chunk: [UInt8], received: ByteCounter, onLine: (String) -> Void, onStatus: (Int32) -> Void) {
+    init(nonce: String) { self.nonce = nonce }
+
+    func feed(_ chunk: [UInt8], received: ByteCounter, onLine: (String) -> Void) {
         pending += chunk
         while let nl = pending.firstIndex(of: 0x0A) {
             let line = Array(pending[..<nl])
             pending.removeFirst(nl + 1)
             let text = String(decoding: line, as: UTF8.self)
-            if text == "FLOW-STATUS-LOST" {
+            if ending != nil { trailer(text); continue }
+            if let ending = marker(text) {
                 heldEmptyLine = false
-                onStatus(RemoteStepRunner.lostStatus)
-                continue
-            }
-            if text.hasPrefix("FLOW-STATUS "), let code = Int32(text.dropFirst(12)) {
-                heldEmptyLine = false
-                onStatus(code)
+                self.ending = ending
+                if case .status = ending {} else { complete = true }
                 continue
             }
             if heldEmptyLine {
@@ -248,10 +363,34 @@ final class RemoteLogSplitter: @unchecked Sendable {
         }
     }
 
-    func flush(received: ByteCounter, onLine: (String) -> Void) {
-        if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
-        pending.removeAll()
+    private func marker(_ text: String) -> Ending? {
+        guard text.hasPrefix("FLOW-") else { return nil }
+        if text == "FLOW-STATUS-LOST-\(nonce)" { return .lost }
+        if let rest = text.dropPrefix("FLOW-STATUS-\(nonce) "), let code = Int32(rest) { return .status(code) }
+        if let rest = text.dropPrefix("FLOW-NOT-STARTED-\(nonce) ") { return .notStarted(rest) }
+        return nil
     }
+
+    private func trailer(_ text: String) {
+        if text == "FLOW-END-\(nonce)" { complete = true; return }
+        func relative(_ path: Substring) -> String {
+            var p = String(path.drop(while: { $0 == " " || $0 == "*" }))
+            if p.hasPrefix("./") { p.removeFirst(2) }
+            return p
+        }
+        if let rest = text.dropPrefix("FLOW-DIR-\(nonce) ") {
+            outputs.folders.append(relative(rest[...]))
+        } else if text.dropPrefix("FLOW-OTHER-\(nonce) ") != nil {
+            outputs.others += 1
+        } else if let rest = text.dropPrefix("FLOW-SUM-\(nonce) ") {
+            let parts = rest.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, let d = Digest(hex: String(parts[0])) { outputs.files[relative(parts[1])] = d }
+        }
+    }
+}
+
+private extension String {
+    func dropPrefix(_ prefix: String) -> String? { hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil }
 }
 
 final class ByteCounter: @unchecked Sendable {
@@ -267,15 +406,6 @@ final class ErrorBox: @unchecked Sendable {
     private var stored: Error?
     var error: Error? { lock.withLock { stored } }
     func record(_ error: Error) { lock.withLock { stored = error } }
-}
-
-final class StatusBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Int32?
-    var value: Int32? {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
-    }
 }
 
 /// Why following a remote step ended early.
@@ -304,5 +434,14 @@ final class RemoteControl: StepStoppable, @unchecked Sendable {
             return stream
         }
         current?.stop()
+    }
+}
+
+/// Writes the whole of `file` to `fd`.
+func copyFile(_ file: URL, to fd: Int32) throws {
+    let handle = try FileHandle(forReadingFrom: file)
+    defer { try? handle.close() }
+    while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+        try chunk.withUnsafeBytes { try writeAll(fd, $0, path: "the ssh connection") }
     }
 }

@@ -50,10 +50,10 @@ public struct SSHTransport: Sendable {
     }
 
     /// Runs `command`, delivering its output as raw byte chunks as they arrive.
-    public func stream(_ command: String, timeout: Double, started: (ChildProcess) -> Void = { _ in },
+    public func stream(_ command: String, input: Data? = nil, timeout: Double, started: (ChildProcess) -> Void = { _ in },
                        onChunk: @escaping @Sendable ([UInt8]) -> Void) async throws -> Result
     {
-        let process = try start(command, input: nil, inputWriter: nil, outputFile: nil, timeout: timeout)
+        let process = try start(command, input: input, inputWriter: nil, outputFile: nil, timeout: timeout)
         started(process)
         let result = await process.wait(chunks: onChunk)
         return Result(status: result.termination, output: [])
