@@ -20,6 +20,14 @@ import Testing
                 ctx.progress.record(["words": Double(words.split(separator: "\\n").count)], step: 1)
             }
             .needs("make").secrets("huggingface")
+            // The volume is laid out on the host; what the function writes there is committed at home.
+            Function("note") { ctx in
+                let notes = try ctx.volume("/notes")
+                let words = try String(contentsOf: ctx.input("make/words").appendingPathComponent("list.txt"), encoding: .utf8)
+                let before = (try? String(contentsOf: notes.appendingPathComponent("seen"), encoding: .utf8)) ?? ""
+                try (before + words).write(to: notes.appendingPathComponent("seen"), atomically: true, encoding: .utf8)
+            }
+            .needs("make").volume("/notes", "notes")
             Command("count", "wc -l < {shout/loud}/out.txt > {output/n}/n").needs("shout")
         }
         """
@@ -84,6 +92,13 @@ import Testing
         #expect(try p.flow("volume", "get", "runs/\(changedTag)/count/n/n", "-").stdout.trimmingCharacters(in: .whitespaces) == "19\n")
         #expect(!(try p.flow("logs", changedTag).stdout.contains("bytes of worker")))
         #expect(try FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path) == workers)
+
+        // A function's volume: laid out on the host from its head, its changes committed at home, version by version.
+        for round in 1...2 {
+            let note = try p.flow("run", "note", "--host", "loopback")
+            #expect(note.status == 0, "\(note.stdout)\(note.stderr)")
+            #expect(try p.flow("volume", "get", "notes/seen", "-").stdout == String(repeating: "alpha\nbeta\n", count: round))
+        }
     }
 
     @Test func aFailedRemoteFunctionIsRetriedAndOneThatOverrunsItsTimeoutIsKilledOnTheHost() throws {

@@ -27,8 +27,11 @@ import Testing
         let logs = try p.flow("logs", tag).stdout
         #expect(logs.contains("make | made"))
         #expect(logs.contains("use  | token=****"), "\(logs)")
-        #expect(logs.contains("sent 0 bytes of input objects"))   // make has no inputs
-        #expect(logs.range(of: #"use: sent [1-9][0-9]{6,} bytes"#, options: .regularExpression) != nil, "\(logs)")
+        #expect(logs.contains("make: sent 0 bytes of input objects"))   // make has no inputs
+        // make's outputs became objects of the host's store when it ended: use, on the same host, needs none sent.
+        #expect(logs.contains("use: sent 0 bytes of input objects"), "\(logs)")
+        // copy.bin has data.bin's content, which the local store holds: only n comes back over the connection.
+        #expect(logs.contains("use: fetched 1 of 2 output files (8 bytes)"), "\(logs)")
         #expect(filesContaining(secret, under: remoteRoot).isEmpty, "the secret reached a file on the host")
         #expect(filesContaining(secret, under: p.project.storeDirectory).isEmpty)
 
@@ -174,13 +177,17 @@ import Testing
         let (p, _) = try remoteProject(server, "remote-count", workflow: """
             import FlowKit
             let r = Workflow("r") {
+                Param("data", default: "big.bin")
                 Command("noop", "true")
                 Command("folders", "mkdir -p {output/tree}/a/b {output/tree}/c")
-                Command("make", "head -c 40000000 /dev/urandom > {output/blob}/big.bin; echo small > {output/blob}/small.txt; ln -s small.txt {output/blob}/link")
-                Command("use", "cmp {make/blob}/big.bin {make/blob}/big.bin && cat {make/blob}/link > {output/out}/copy; ls {folders/tree}/a > {output/out}/listing")
+                Command("make", "head -c 3000000 /dev/urandom > {output/blob}/mid.bin; echo small > {output/blob}/small.txt; ln -s small.txt {output/blob}/link")
+                Command("use", "test $(wc -c < {data}) = 40000000 && cat {make/blob}/link > {output/out}/copy && cp {make/blob}/mid.bin {output/out}/ && ls {folders/tree}/a > {output/out}/listing")
                     .needs("make", "folders")
             }
             """)
+        var big = Data(count: 40_000_000)
+        big.withUnsafeMutableBytes { for i in stride(from: 0, to: $0.count, by: 4096) { $0[i] = UInt8.random(in: 0...255) } }
+        try big.write(to: p.root.appendingPathComponent("big.bin"))
         let sessions = dir.appendingPathComponent("sessions")
         func count() -> Int {
             ((try? String(contentsOf: sessions, encoding: .utf8)) ?? "").split(separator: "\n").count
@@ -194,10 +201,15 @@ import Testing
         let all = try p.flow("run", "--host", "loopback")
         #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
         let tag = try p.lastTag()
-        // folders: 1 (nothing to fetch: its outputs are folders only); make: 2 (run, fetch); use: 4 (ask, send the
-        // 40 MB object streamed alone, send the small ones as one archive, run, fetch) = 8; noop is cached.
+        // folders: 1 (nothing to fetch: its outputs are folders only); make: 2 (run, fetch); use: 5 (ask, send the
+        // 40 MB parameter file streamed alone, send the link's object in an archive, run, fetch) = 8; noop is cached.
+        // make's files are objects of the host's store once it ends: they are not sent back for use.
         #expect(count() == 8, "\((try? String(contentsOf: sessions, encoding: .utf8)) ?? "")")
         #expect(try p.flow("volume", "get", "runs/\(tag)/use/out/copy", "-").stdout == "small\n")
+        #expect(try p.flow("volume", "get", "runs/\(tag)/use/out/mid.bin", "mid.bin").status == 0)
+        #expect(try p.flow("volume", "get", "runs/\(tag)/make/blob/mid.bin", "made.bin").status == 0)
+        #expect(try Data(contentsOf: p.root.appendingPathComponent("mid.bin")).count == 3_000_000)
+        #expect(try Data(contentsOf: p.root.appendingPathComponent("mid.bin")) == Data(contentsOf: p.root.appendingPathComponent("made.bin")))
         #expect(try p.flow("volume", "get", "runs/\(tag)/use/out/listing", "-").stdout == "b\n")
         let folders = try p.flow("volume", "get", "runs/\(tag)/folders/tree", "tree-copy")
         #expect(folders.status == 0, "\(folders.stderr)")
@@ -208,8 +220,10 @@ import Testing
         #expect(link.status == 0, "\(link.stderr)")
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: p.root.appendingPathComponent("blob-copy/link").path)) == "small.txt")
         let logs = try p.flow("logs", tag).stdout
-        // 40,000,000 bytes, the small file, the link and the folders' listings.
-        #expect(logs.range(of: #"use: sent 4000[0-9]{4} bytes"#, options: .regularExpression) != nil, "\(logs)")
+        // The 40,000,000-byte file and the link's 9 bytes (`small.txt`).
+        #expect(logs.contains("use: sent 40000009 bytes"), "\(logs)")
+        // copy and mid.bin have contents the local store holds from make: only listing comes over the connection.
+        #expect(logs.contains("use: fetched 1 of 3 output files (2 bytes)"), "\(logs)")
     }
 
     @Test func aHostRootThatCannotBeWrittenFailsTheStepNamingTheHostAndFolder() throws {
@@ -224,5 +238,37 @@ import Testing
         #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
         let error = try p.database().steps(of: try p.lastTag()).first?.error ?? ""
         #expect(error.contains("loopback") && error.contains("cannot create /proc/flow-cannot-write/runs/"), "\(error)")
+    }
+
+    @Test func aRemoteStepsVolumeIsLaidOutOnTheHostAndItsChangesCommittedAtHome() throws {
+        let server = try SSHServer()
+        let (p, remoteRoot) = try remoteProject(server, "remote-volume", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Command("remember", "echo before:; cat {/cache}/seen 2>/dev/null; echo $FLOW_RUN_TAG >> {/cache}/seen; printf '#!/bin/sh\\n' > {/cache}/tool; chmod +x {/cache}/tool; cp {/cache}/seen {output/log}/seen")
+                    .volume("/cache", "cache")
+            }
+            """)
+        #expect(try p.flow("volume", "put", "cache", "hosts.toml", "notes.txt").status == 0)
+        let first = try p.flow("run", "--host", "loopback")
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        let tag1 = try p.lastTag()
+        #expect(try p.flow("volume", "get", "cache/seen", "-").stdout == "\(tag1)\n")
+        // What the volume held before the step is still there; the step's new executable came back as one. (A volume
+        // version records files and links, path by path, as it does for a local step: the empty folder is not kept.)
+        #expect(try p.flow("volume", "get", "cache/notes.txt", "-").stdout.contains("[hosts.loopback]"))
+        let copy = try p.flow("volume", "get", "cache", "cache-copy")
+        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(FileManager.default.isExecutableFile(atPath: p.root.appendingPathComponent("cache-copy/tool").path))
+        // The step saw the volume under its run folder on the host, not the local mount.
+        #expect(FileManager.default.fileExists(atPath: remoteRoot.appendingPathComponent("runs/\(tag1)/remember/a1/volumes/cache/seen").path))
+
+        let second = try p.flow("run", "--host", "loopback", "--force", "remember")
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        let tag2 = try p.lastTag()
+        #expect(try p.flow("volume", "get", "cache/seen", "-").stdout == "\(tag1)\n\(tag2)\n")
+        #expect(try p.flow("logs", tag2, "--step", "remember").stdout.contains(tag1), "the second run did not see the first's write")
+        let versions = try p.flow("volume", "ls", "cache", "--versions", "--json")
+        #expect(versions.stdout.components(separatedBy: "\"version\"").count - 1 == 3, "\(versions.stdout)")
     }
 }

@@ -27,7 +27,20 @@ extension StepRunner {
                     paramTrees[p] = (local.tree, "\(runDir)/params/\(p)" + (local.file.map { "/\($0)" } ?? ""))
                 }
             }
-            let roots = inputs.compactMap { Digest(hex: $0.digest) } + paramTrees.values.map(\.tree)
+            // Volumes: each one's head goes to the host like an input, laid out under `volumes/NAME`; what the step
+            // leaves there comes back and is committed as the volume's next version.
+            var volumeTrees: [(tree: Digest, at: String)] = []
+            var emptyVolumes: [String] = []
+            var volumePaths: [String: String] = [:]
+            for mount in step.attributes.volumes {
+                if let head = try volumeBase(name, mount) {
+                    volumeTrees.append((head, "volumes/\(mount.name)"))
+                } else {
+                    emptyVolumes.append("volumes/\(mount.name)")
+                }
+                volumePaths[mount.path] = "\(runDir)/volumes/\(mount.name)"
+            }
+            let roots = inputs.compactMap { Digest(hex: $0.digest) } + paramTrees.values.map(\.tree) + volumeTrees.map(\.tree)
             let sendStart = monotonicNow()
             let sent = try await runner.sendMissing(try runner.objectClosure(roots))
             let sendEnd = monotonicNow()
@@ -38,8 +51,9 @@ extension StepRunner {
                 Digest(hex: input.digest).map { (tree: $0, at: "inputs/\(input.step)/\(input.name)") }
             }
             trees += paramTrees.sorted(by: { $0.key < $1.key }).map { (tree: $0.value.tree, at: "params/\($0.key)") }
+            trees += volumeTrees
             let launch = try await remoteLaunch(step, attempt: attempt, runner: runner, runDir: runDir,
-                                                inputs: inputs.map { "\($0.step)/\($0.name)" },
+                                                inputs: inputs.map { "\($0.step)/\($0.name)" }, volumes: volumePaths,
                                                 params: plan.params.merging(paramTrees.mapValues(\.path)) { _, path in path })
             var env = host.env.merging(step.attributes.env) { _, new in new }
             env["FLOW_RUN_TAG"] = tag
@@ -51,7 +65,7 @@ extension StepRunner {
             for group in step.attributes.secrets { secrets.merge(plan.secrets[group] ?? [:]) { _, new in new } }
             spec = RemoteStepRunner.Launch(
                 runDir: runDir, command: launch.command, environment: env, secrets: secrets, layout: try runner.layout(trees),
-                folders: ["outputs"] + launch.outputs.map { "outputs/\($0)" }, invocation: launch.invocation)
+                folders: ["outputs"] + launch.outputs.map { "outputs/\($0)" } + emptyVolumes, invocation: launch.invocation)
         } catch {
             return AttemptResult(setupError: redactor.redact("\(error)"))
         }
@@ -87,11 +101,12 @@ extension StepRunner {
             if code == 0 {
                 do {
                     let fetchStart = monotonicNow()
-                    try await runner.fetchOutputs(runDir: runDir, listing: outcome.outputs, to: outputsDirectory(name))
-                    if outcome.outputs.needsTransfer {
-                        runLog?.append("\(name): fetched \(outcome.outputs.files.count) output files from \(host.name) in "
-                                       + "\(seconds(monotonicNow() - fetchStart)) s", attempt: attempt)
-                    }
+                    let folders = [(remote: "outputs", local: outputsDirectory(name))]
+                        + step.attributes.volumes.map { (remote: "volumes/\($0.name)", local: mountDirectory(name, $0)) }
+                    let fetched = try await runner.fetch(runDir: runDir, listing: outcome.listing, folders: folders)
+                    runLog?.append("\(name): fetched \(fetched.files) of \(outcome.listing.files.count) output files "
+                                   + "(\(fetched.bytes) bytes) from \(host.name) in \(seconds(monotonicNow() - fetchStart)) s; "
+                                   + "the others were in the local store", attempt: attempt)
                 } catch {
                     result.failure = "\(error)"
                 }
@@ -119,9 +134,11 @@ extension StepRunner {
     /// The command step's line with its placeholders pointing into `runDir`, or the worker call for a function.
     /// - Parameters:
     ///   - inputs: the `step/output` names laid out under `runDir/inputs`.
+    ///   - volumes: mount path to the volume's folder on the host (under `runDir/volumes`).
     ///   - params: every parameter's value on the host (files and folders already pointing into `runDir/params`).
     private func remoteLaunch(_ step: StepSpec, attempt: Int, runner: RemoteStepRunner, runDir: String,
-                              inputs: [String], params: [String: String]) async throws -> RemoteLaunch
+                              inputs: [String], volumes: [String: String], params: [String: String]) async throws
+        -> RemoteLaunch
     {
         let name = step.name
         guard let template = plan.graph.templates[name] else {
@@ -134,7 +151,7 @@ extension StepRunner {
             let invocation = WorkerInvocation(
                 workflow: plan.workflow.name, step: name, runTag: tag, attempt: attempt, params: params,
                 inputs: Dictionary(uniqueKeysWithValues: inputs.map { ($0, "\(runDir)/inputs/\($0)") }),
-                outputsDirectory: "\(runDir)/outputs", volumes: [:], workDirectory: runDir)
+                outputsDirectory: "\(runDir)/outputs", volumes: volumes, workDirectory: runDir)
             return RemoteLaunch(
                 command: "exec \(shellQuote(runner.workerPath(worker.digest))) run-step \(shellQuote("\(runDir)/invocation.json")) 3>&-",
                 invocation: try JSONEncoder().encode(invocation))
@@ -151,7 +168,11 @@ extension StepRunner {
                 outputs.append(o)
                 return "\(runDir)/outputs/\(o)"
             case .param(let p): return params[p] ?? ""
-            case .volume(let v): throw FlowError.config("step '\(name)' uses {\(v)}: volumes are not mounted on remote hosts yet")
+            case .volume(let v):
+                guard let path = volumes[v] else {
+                    throw FlowError.config("step '\(name)' uses {\(v)}, but mounts no volume at \(v): add .volume(\"\(v)\", \"NAME\")")
+                }
+                return path
             case .literal(let s): return s
             }
         }

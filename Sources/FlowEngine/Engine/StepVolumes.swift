@@ -6,7 +6,8 @@ import Foundation
 extension StepRunner {
     var volumes: NamedVolumes { NamedVolumes(store: engine.store, database: database) }
 
-    private func mountDirectory(_ step: String, _ mount: VolumeMount) -> URL {
+    /// The local folder a volume is mounted at for a step (written out before it runs, or fetched from its host).
+    func mountDirectory(_ step: String, _ mount: VolumeMount) -> URL {
         outputsDirectory(step).deletingLastPathComponent()
             .appendingPathComponent(".volumes/\(step)/\(mount.name)", isDirectory: true)
     }
@@ -20,17 +21,26 @@ extension StepRunner {
         var mounts: [String: String] = [:]
         for mount in step.attributes.volumes {
             let dir = mountDirectory(step.name, mount)
-            try? FileManager.default.removeItem(at: dir)
-            let head = try volumes.head(mount.name).flatMap { Digest(hex: $0.digest) }
+            let head = try volumeBase(step.name, mount)
             if let head {
                 try engine.store.materialize(tree: head, to: dir)
             } else {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             }
-            try Data((head?.hex ?? "").utf8).write(to: baseFile(step.name, mount))
             mounts[mount.path] = dir.path
         }
         return mounts
+    }
+
+    /// The volume's head as the step starts from it (nil for a volume never written), recorded as the base its
+    /// changes are computed against; the local mount folder is cleared.
+    func volumeBase(_ step: String, _ mount: VolumeMount) throws -> Digest? {
+        let dir = mountDirectory(step, mount)
+        FilePermissions.remove(dir)
+        try FileManager.default.createDirectory(at: dir.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let head = try volumes.head(mount.name).flatMap { Digest(hex: $0.digest) }
+        try Data((head?.hex ?? "").utf8).write(to: baseFile(step, mount))
+        return head
     }
 
     /// Commits what the step changed in each mounted volume.

@@ -75,10 +75,6 @@ public struct Placement: Sendable {
                         + "or drop .gpu(...) to run on the CPU"
                     : "run on a GPU host (--host NAME with hosts.toml), or drop .gpu(...) to run on the CPU")
         }
-        for name in steps {
-            guard let step = graph.step(name), let refusal = remoteRefusal(step) else { continue }
-            candidates[name] = try localOnly(step, refusal, candidates[name, default: []], inventory, pinned: pinned)
-        }
         return Placement(hosts: inventory, gpuRequests: gpuRequests, candidates: candidates)
     }
 
@@ -93,27 +89,6 @@ public struct Placement: Sendable {
                                    hint: "declare it in hosts.toml (see hosts.example.toml); `flow hosts ls` lists hosts")
         }
         return [host]
-    }
-
-    /// The local ones of a step's candidates, for a step that cannot run remotely; fails when there are none.
-    static func localOnly(_ step: StepSpec, _ refusal: String, _ candidates: [Int], _ inventory: [Host], pinned: String?)
-        throws -> [Int]
-    {
-        let here = candidates.filter { inventory[$0].config.isLocal }
-        guard here.isEmpty && !candidates.isEmpty else { return here }
-        let names = candidates.map { "'\(inventory[$0].config.name)'" }.joined(separator: " or ")
-        throw FlowError.config(
-            "step '\(step.name)' \(refusal); it would run on host \(names)"
-                + (pinned == nil ? ", which has the GPUs it asks for" : ""),
-            hint: pinned == nil ? "drop the volume, or run it on a machine whose own GPUs it can use"
-                : "run it locally (drop --host), or drop the volume")
-    }
-
-    /// Why a step cannot run on a remote host in this version of flow, or nil when it can. (Swift functions can:
-    /// they run there through the workflow's static worker.)
-    static func remoteRefusal(_ step: StepSpec) -> String? {
-        if !step.attributes.volumes.isEmpty { return "mounts a volume; volumes are not yet mounted on remote hosts" }
-        return nil
     }
 
     /// Each host's GPUs: those it declares, else what `nvidia-smi` shows there (read over SSH, all hosts at once).

@@ -18,13 +18,15 @@ struct RemoteStepRunner: Sendable {
     /// The exit status `run` reports when the step's session vanished without an exit status (killed, host rebooted).
     static let lostStatus: Int32 = -2
 
-    /// The digests of every object under these trees (the trees themselves included). Only folders are read as
-    /// trees: a file's content is never opened here, however large.
+    /// The digests of the file and link objects under these trees: what laying them out on the host reads from its
+    /// store. (Tree objects stay here: the layout lines carry the folders.) Only folders are read as trees: a file's
+    /// content is never opened here, however large.
     func objectClosure(_ roots: [Digest]) throws -> Set<Digest> {
         var seen = Set<Digest>()
+        var visited = Set<Digest>()
         var trees = roots
         while let d = trees.popLast() {
-            guard seen.insert(d).inserted else { continue }
+            guard visited.insert(d).inserted else { continue }
             for entry in try store.tree(d).entries {
                 if entry.kind == .directory { trees.append(entry.digest) } else { seen.insert(entry.digest) }
             }
@@ -134,25 +136,26 @@ struct RemoteStepRunner: Sendable {
         var secrets: [String: String]
         /// `layout(_:)` lines: the inputs and parameter files laid out under `runDir` before the command runs.
         var layout: [String]
-        /// Folders under `runDir` to create first (`outputs` and the named outputs).
+        /// Folders under `runDir` to create first (`outputs`, the named outputs, empty volumes).
         var folders: [String]
         /// For a Swift function, the worker's invocation, written to `runDir/invocation.json`.
         var invocation: Data?
     }
 
-    /// How a remote attempt ended, and for a success what its outputs folder holds.
+    /// How a remote attempt ended, and for a success what its outputs and volumes folders hold.
     struct Outcome: Sendable {
         var code: Int32
-        var outputs: OutputListing
+        var listing: Listing
     }
 
-    /// The outputs folder's entries as listed on the host when the step ended: folders, files with their SHA-256,
-    /// and how many other entries (symbolic links) it holds.
-    struct OutputListing: Sendable {
+    /// What a successful attempt left under `outputs/` and `volumes/` in its run folder, as the host listed it when
+    /// the step ended (paths relative to the run folder): folders, files with their SHA-256 and whether they are
+    /// executable, and other entries (symbolic links).
+    struct Listing: Sendable {
         var folders: [String] = []
         var files: [String: Digest] = [:]
-        var others = 0
-        var needsTransfer: Bool { !files.isEmpty || others > 0 }
+        var executables: Set<String> = []
+        var others: [String] = []
     }
 
     /// The shell that, in the run folder, follows the step's log from byte `from` until it ends, then prints its
@@ -170,11 +173,22 @@ struct RemoteStepRunner: Sendable {
         done
         s="$(cat status)"
         printf '\\nFLOW-STATUS-\(nonce) %s\\n' "$s"
-        if [ "$s" = 0 ] && cd outputs 2>/dev/null; then
+        if [ "$s" = 0 ]; then
           if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
-          find . -mindepth 1 -type d | sed 's/^/FLOW-DIR-\(nonce) /'
-          find . ! -type d ! -type f | sed 's/^/FLOW-OTHER-\(nonce) /'
-          find . -type f -exec $H {} + | sed 's/^/FLOW-SUM-\(nonce) /'
+          set -- outputs; [ -d volumes ] && set -- outputs volumes
+          find "$@" -type d 2>/dev/null | sed 's/^/FLOW-DIR-\(nonce) /'
+          find "$@" ! -type d ! -type f 2>/dev/null | sed 's/^/FLOW-OTHER-\(nonce) /'
+          find "$@" -type f -perm -100 2>/dev/null | sed 's/^/FLOW-EXEC-\(nonce) /'
+          find "$@" -type f -exec $H {} + 2>/dev/null > sums
+          # Each output file also becomes an object of the host's store (a hard link, made read-only; a copy across
+          # file systems), so a later step here that reads it needs nothing sent back.
+          O=\(shellQuote(objects))
+          while read -r d f; do
+            f=${f#\\*}; o="$O/${d%"${d#??}"}/${d#??}"
+            [ -f "$o" ] && continue
+            mkdir -p "${o%/*}" && { ln "$f" "$o.$$" 2>/dev/null || cp "$f" "$o.$$"; } && chmod a-w "$o.$$" && mv "$o.$$" "$o"
+          done < sums
+          sed 's/^/FLOW-SUM-\(nonce) /' sums
         fi
         printf 'FLOW-END-\(nonce)\\n'
         """
@@ -264,9 +278,9 @@ struct RemoteStepRunner: Sendable {
             case .notStarted(let why)?:
                 throw FlowError(.stepFailed, "\(transport.host.name): \(why) in \(launch.runDir)")
             case .lost?:
-                return Outcome(code: Self.lostStatus, outputs: OutputListing())
+                return Outcome(code: Self.lostStatus, listing: Listing())
             case .status(let code)? where splitter.complete:
-                return Outcome(code: code, outputs: splitter.outputs)
+                return Outcome(code: code, listing: splitter.listing)
             case .status?, nil:
                 break
             }
@@ -286,31 +300,72 @@ struct RemoteStepRunner: Sendable {
             """, timeout: grace + 30)
     }
 
-    /// Brings the step's outputs back into `local` (which is replaced), checking every file against the digest the
-    /// host listed when the step ended. Outputs that are only folders need no transfer at all.
-    func fetchOutputs(runDir: String, listing: OutputListing, to local: URL) async throws {
-        FilePermissions.remove(local)
-        try FileManager.default.createDirectory(at: local, withIntermediateDirectories: true)
-        guard listing.needsTransfer else {
-            for folder in listing.folders {
-                try FileManager.default.createDirectory(at: local.appendingPathComponent(folder), withIntermediateDirectories: true)
+    /// Brings folders of the run folder back (`outputs` and the volumes, each to its local folder, which is
+    /// replaced), as the listing says they were when the step ended. Files whose content the local store already has
+    /// are copied out of it; only the others (and links) come over the connection, as one tar stream, and each is
+    /// checked against the digest the host listed. Returns the files and bytes that came over.
+    func fetch(runDir: String, listing: Listing, folders: [(remote: String, local: URL)]) async throws
+        -> (files: Int, bytes: Int64)
+    {
+        func destination(_ path: String) -> URL? {
+            for f in folders {
+                if path == f.remote { return f.local }
+                if path.hasPrefix(f.remote + "/") { return f.local.appendingPathComponent(String(path.dropFirst(f.remote.count + 1))) }
             }
-            return
+            return nil
         }
-        // Named after the step's folder: steps of a run on different hosts fetch their outputs at the same time.
-        let archive = local.deletingLastPathComponent().appendingPathComponent(".outputs-\(local.lastPathComponent)-\(getpid()).tar")
-        defer { unlink(archive.path) }
-        let pack = try await transport.run("cd \(shellQuote(runDir)) && mkdir -p outputs && tar -cf - -C outputs .",
-                                           outputFile: archive, timeout: 3600)
-        guard pack.succeeded else { throw remoteError("cannot fetch the outputs", pack) }
-        FilePermissions.remove(local)
-        try Archive.extract(archive, into: local)
-        for (rel, expected) in listing.files {
-            let data = try Data(contentsOf: local.appendingPathComponent(rel), options: .alwaysMapped)
-            guard Digest.of(data) == expected else {
-                throw FlowError(.stepFailed, "output \(rel) from \(transport.host.name) did not arrive intact")
+        let wanted = listing.files.filter { destination($0.key) != nil && !store.contains($0.value) }.keys.sorted()
+        let links = listing.others.filter { destination($0) != nil }
+        let first = folders.first?.local ?? URL(fileURLWithPath: NSTemporaryDirectory())
+        // Beside the first folder (the step's outputs), so that what arrives is moved into place, not copied; named
+        // after it: steps of a run on different hosts fetch at the same time.
+        let staging = first.deletingLastPathComponent().appendingPathComponent(".fetch-\(first.lastPathComponent)-\(getpid())")
+        FilePermissions.remove(staging)
+        defer { FilePermissions.remove(staging) }
+        var bytes: Int64 = 0
+        if !wanted.isEmpty || !links.isEmpty {
+            let archive = staging.appendingPathExtension("tar")
+            defer { unlink(archive.path) }
+            let names = (wanted + links).map { $0 + "\n" }.joined()
+            let pack = try await transport.run("cd \(shellQuote(runDir)) && tar -cf - -T -", input: Data(names.utf8),
+                                               outputFile: archive, timeout: 3600)
+            guard pack.succeeded else { throw remoteError("cannot fetch the outputs", pack) }
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try Archive.extract(archive, into: staging)
+            for rel in wanted {
+                let url = staging.appendingPathComponent(rel)
+                let data = try Data(contentsOf: url, options: .alwaysMapped)
+                guard Digest.of(data) == listing.files[rel] else {
+                    throw FlowError(.stepFailed, "\(rel) from \(transport.host.name) did not arrive intact")
+                }
+                bytes += Int64(data.count)
             }
         }
+        let fm = FileManager.default
+        for f in folders {
+            FilePermissions.remove(f.local)
+            try fm.createDirectory(at: f.local, withIntermediateDirectories: true)
+        }
+        for folder in listing.folders.sorted() {
+            if let url = destination(folder) { try fm.createDirectory(at: url, withIntermediateDirectories: true) }
+        }
+        for (rel, digest) in listing.files {
+            guard let target = destination(rel) else { continue }
+            try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let executable = listing.executables.contains(rel)
+            if wanted.contains(rel) {
+                try fm.moveItem(at: staging.appendingPathComponent(rel), to: target)
+                chmod(target.path, executable ? 0o755 : 0o644)
+            } else {
+                try store.copyObject(digest, to: target, executable: executable)
+            }
+        }
+        for rel in links {
+            guard let target = destination(rel) else { continue }
+            try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try fm.moveItem(at: staging.appendingPathComponent(rel), to: target)
+        }
+        return (wanted.count, bytes)
     }
 
     func remoteError(_ what: String, _ r: SSHTransport.Result) -> FlowError {
@@ -332,7 +387,7 @@ final class RemoteLogSplitter: @unchecked Sendable {
     private(set) var ending: Ending?
     /// The end line arrived: the status and the listing are whole.
     private(set) var complete = false
-    private(set) var outputs = RemoteStepRunner.OutputListing()
+    private(set) var listing = RemoteStepRunner.Listing()
 
     init(nonce: String) { self.nonce = nonce }
 
@@ -379,12 +434,14 @@ final class RemoteLogSplitter: @unchecked Sendable {
             return p
         }
         if let rest = text.dropPrefix("FLOW-DIR-\(nonce) ") {
-            outputs.folders.append(relative(rest[...]))
-        } else if text.dropPrefix("FLOW-OTHER-\(nonce) ") != nil {
-            outputs.others += 1
+            listing.folders.append(relative(rest[...]))
+        } else if let rest = text.dropPrefix("FLOW-OTHER-\(nonce) ") {
+            listing.others.append(relative(rest[...]))
+        } else if let rest = text.dropPrefix("FLOW-EXEC-\(nonce) ") {
+            listing.executables.insert(relative(rest[...]))
         } else if let rest = text.dropPrefix("FLOW-SUM-\(nonce) ") {
             let parts = rest.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, let d = Digest(hex: String(parts[0])) { outputs.files[relative(parts[1])] = d }
+            if parts.count == 2, let d = Digest(hex: String(parts[0])) { listing.files[relative(parts[1])] = d }
         }
     }
 }
