@@ -35,7 +35,10 @@ import Testing
         let recorder = """
             #!/bin/sh
             { printf '%s' "$(basename "$0")"; for a in "$@"; do printf ' %s' "$a"; done
-              printf '\\n  cwd-config %s\\n  gpus %s\\n  token %s\\n' "$(cksum < config.yml)" "$CUDA_VISIBLE_DEVICES" "${HF_TOKEN:+set}"; } >> \(calls.path)
+              printf '\\n  cwd-config %s\\n  gpus %s\\n  token %s\\n  hub %s\\n' "$(cksum < config.yml)" "$CUDA_VISIBLE_DEVICES" "${HF_TOKEN:+set}" "$HF_HUB_CACHE"; } >> \(calls.path)
+            if [ "$(basename "$0") $1" = "huggingface-cli download" ]; then
+              mkdir -p "$HF_HUB_CACHE/models--base" && echo weights > "$HF_HUB_CACHE/models--base/model.safetensors"
+            fi
             for a in "$@"; do
               case "$a" in
                 --dataset_prepared_path=*) if [ "$2" = axolotl.cli.preprocess ]; then echo prepared > "${a#*=}/data.arrow"; fi ;;
@@ -49,6 +52,7 @@ import Testing
             """
         try p.write("tools/python", recorder, mode: 0o755)
         try p.write("tools/accelerate", recorder, mode: 0o755)
+        try p.write("tools/huggingface-cli", recorder, mode: 0o755)
         let remoteRoot = p.root.appendingPathComponent("remote-root")
         try p.write("hosts.toml", server.hostsTOML(name: "gpu-box", root: remoteRoot, extra: """
             gpus = ["A100-80GB", "A100-80GB"]
@@ -70,10 +74,22 @@ import Testing
               cwd-config \(configSum)
               gpus 0,1
               token set
+              hub \(run)/train/a1/volumes/pretrained/hub
             """), "\(log)")
+        // The base model came from the Hub once, into the `pretrained` volume, which is now versioned at home.
+        #expect(log.contains("huggingface-cli download mistralai/Mistral-7B-v0.1 --include *.json *.safetensors tokenizer* *.model\n"), "\(log)")
+        #expect(try p.flow("volume", "get", "pretrained/hub/models--base/model.safetensors", "-").stdout == "weights\n")
         #expect(log.contains("python -m axolotl.cli.merge_lora config.yml --lora_model_dir=\(run)/merge/a1/inputs/train/adapter --output_dir=\(run)/merge/a1/outputs/model\n"), "\(log)")
         #expect(!log.contains("vllm"), "serve is not a default target")
         #expect(try p.flow("volume", "get", "runs/\(tag)/merge/model/merged/config.json", "-").stdout.contains("mistral"))
+
+        // The next run downloads once more (the volume it mounts changed) and finds nothing new; the steps that read
+        // the volume are cached: they ran against this version already. The run after that is cached throughout.
+        #expect(try p.flow("run", "--workflow", "axolotl-remote", "--host", "gpu-box").status == 0)
+        let second = Dictionary(uniqueKeysWithValues: try p.database().steps(of: try p.lastTag()).map { ($0.name, $0.status) })
+        #expect(second == ["download": .succeeded, "preprocess": .cached, "train": .cached, "merge": .cached], "\(second)")
+        #expect(try p.flow("run", "--workflow", "axolotl-remote", "--host", "gpu-box").status == 0)
+        #expect(try p.database().steps(of: try p.lastTag()).allSatisfy { $0.status == .cached })
 
         // --preproc-only runs preprocessing alone (cached now), and the prepared data is the well-known ref.
         let pre = try p.flow("run", "--workflow", "axolotl-remote", "--host", "gpu-box", "--preproc-only")
