@@ -2,7 +2,8 @@
 # Remote send (issue 4): sending a SIZE_MIB (default 1024) random file to a loopback sshd with `flow run --host`,
 # side by side with `scp` and `rsync` over the same sshd and the same ssh options; re-sending it unchanged; and the
 # per-step overhead of a no-op remote command step (a chain of 20 `true` steps, remote minus local).
-# Usage: Benchmarks/remote/run.sh FLOW_BINARY [SIZE_MIB]   (FLOW_BINARY: a release build, left in its build folder)
+# Usage: [CIPHER=NAME] [REPS=N] Benchmarks/remote/run.sh FLOW_BINARY [SIZE_MIB]
+#        (FLOW_BINARY: a release build, left in its build folder)
 # Needs root (sshd), Debian's openssh-server and rsync. REPS (default 3) sets how many times each figure is taken;
 # the best is reported. The page cache is warm: the file is read once before anything is timed.
 set -euo pipefail
@@ -53,11 +54,15 @@ grep -q "Server listening" "$keys/sshd.log" || { cat "$keys/sshd.log" >&2; exit 
 user="$(id -un)"
 
 # The options flow's SSHTransport passes (BatchMode, a multiplexed master, keep-alives), plus the host's settings
-# as hosts.toml gives them; no cipher or compression option, so OpenSSH's defaults apply to every tool alike.
+# as hosts.toml gives them; no compression option; the cipher as CIPHER below says, the same for every tool.
 ssh_opts=(-o BatchMode=yes -o ControlMaster=auto -o "ControlPath=$work/cm-%C" -o ControlPersist=120
           -o ConnectTimeout=15 -o ServerAliveInterval=5 -o ServerAliveCountMax=3 -o "Port=$port"
           -i "$keys/client_ed25519" -o IdentitiesOnly=yes
           -o "UserKnownHostsFile=$keys/known_hosts" -o StrictHostKeyChecking=yes)
+# CIPHER (e.g. aes128-gcm@openssh.com) puts that cipher first for every tool alike (flow through hosts.toml's
+# ssh_options); unset, OpenSSH's default order applies (chacha20-poly1305 first).
+cipher_option=""
+if [ -n "${CIPHER:-}" ]; then ssh_opts+=(-o "Ciphers=$CIPHER"); cipher_option=", \"Ciphers=$CIPHER\""; fi
 dest="$user@127.0.0.1"
 cipher=$(ssh -v "${ssh_opts[@]}" -o ControlMaster=no "$dest" true 2>&1 | sed -n 's/.*kex: client->server cipher: \([^ ]*\).*/\1/p' | head -1)
 ssh "${ssh_opts[@]}" "$dest" true   # opens the master connection scp and rsync reuse below, as flow reuses its own
@@ -91,7 +96,7 @@ cat > "$work/hosts.toml" <<EOF
 ssh = "$dest"
 port = $port
 identity_file = "$keys/client_ed25519"
-ssh_options = ["UserKnownHostsFile=$keys/known_hosts", "StrictHostKeyChecking=yes"]
+ssh_options = ["UserKnownHostsFile=$keys/known_hosts", "StrictHostKeyChecking=yes"$cipher_option]
 root = "$remote/flow-ROOT"
 EOF
 project() { # project NAME WORKFLOW_SOURCE: a fresh project, its workflow compiled, its host root ROOT

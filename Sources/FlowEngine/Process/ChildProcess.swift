@@ -44,6 +44,9 @@ public final class ChildProcess: @unchecked Sendable {
         public var standardInputWriter: (@Sendable (Int32) -> Void)?
         /// A file standard output goes to (binary-safe); standard error still arrives as lines.
         public var standardOutputFile: String?
+        /// A file the process reads as its standard input (no pipe, no copy through this process), when neither
+        /// `standardInput` nor `standardInputWriter` is set.
+        public var standardInputFile: String?
 
         public init(executable: String, arguments: [String], environment: [String: String],
                     workingDirectory: String? = nil, timeoutSeconds: Double? = nil) {
@@ -84,9 +87,10 @@ public final class ChildProcess: @unchecked Sendable {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
-        let devNull = inputWriter != nil ? inPipe[0] : open("/dev/null", O_RDONLY | O_CLOEXEC)
+        let inputPath = options.standardInputFile ?? "/dev/null"
+        let devNull = inputWriter != nil ? inPipe[0] : open(inputPath, O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else {
-            throw ChildProcessError("cannot open /dev/null: \(String(cString: strerror(errno)))")
+            throw ChildProcessError("cannot open \(inputPath): \(String(cString: strerror(errno)))")
         }
         let stdoutFile = options.standardOutputFile.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         if let fd = stdoutFile, fd < 0 {

@@ -7,8 +7,8 @@ extension RemoteStepRunner {
 
     /// Installs the worker under `<root>/workers/<digest>/` unless the host has it already; returns the bytes sent.
     ///
-    /// It is streamed to a file beside its folder while it is hashed (`tee` into OpenSSL or `sha256sum`), and moved into place only if it matches,
-    /// so a worker present on the host is always complete.
+    /// ssh reads it straight from its file; it lands beside its folder on the host, is hashed there (OpenSSL, or
+    /// `sha256sum`), and is moved into place only if it matches, so a worker present on the host is always complete.
     func installWorker(_ worker: WorkflowCompiler.StaticWorker) async throws -> Int64 {
         let path = workerPath(worker.digest)
         let key = "\(transport.host.name)\u{0}\(transport.host.ssh ?? "")\u{0}\(transport.host.port ?? 0)\u{0}\(path)"
@@ -21,19 +21,15 @@ extension RemoteStepRunner {
         }
         let dir = (path as NSString).deletingLastPathComponent
         let incoming = "\(dir).incoming-\(UInt32.random(in: 0...UInt32.max))"
-        let binary = worker.binary
-        let failure = ErrorBox()
         let receive = try await transport.run("""
             set -e; mkdir -p \(shellQuote("\(root)/workers"))
             if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
-            s=$(tee \(shellQuote(incoming)) | $H | cut -c1-64)
+            cat > \(shellQuote(incoming))
+            s=$($H \(shellQuote(incoming)) | cut -c1-64)
             [ "$s" = \(worker.digest.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT worker $s"; exit 3; }
             chmod 755 \(shellQuote(incoming)); mkdir -p \(shellQuote(dir)); mv \(shellQuote(incoming)) \(shellQuote(path))
-            """, inputWriter: { fd in
-                do { try copyFile(binary, to: fd) } catch { failure.record(error) }
-            }, timeout: 3600)
+            """, inputFile: worker.binary, timeout: 3600)
         guard receive.succeeded else { throw remoteError("the worker was not received intact", receive) }
-        if let error = failure.error { throw error }
         InstalledWorkers.shared.insert(key)
         let size = try FileManager.default.attributesOfItem(atPath: worker.binary.path)[.size] as? NSNumber
         return size?.int64Value ?? 0

@@ -39,11 +39,13 @@ public struct SSHTransport: Sendable {
     }
 
     /// Runs `command` (a shell line, run by the remote login shell) with `input` on its standard input, or what
-    /// `inputWriter` writes into the descriptor it is given (a pipe, closed after it returns); its standard output
+    /// `inputWriter` writes into the descriptor it is given (a pipe, closed after it returns), or the file
+    /// `inputFile` (which ssh reads itself); its standard output
     /// goes to `outputFile` when given, else comes back as lines with standard error.
     public func run(_ command: String, input: Data? = nil, inputWriter: (@Sendable (Int32) -> Void)? = nil,
-                    outputFile: URL? = nil, timeout: Double = 120) async throws -> Result {
-        let process = try start(command, input: input, inputWriter: inputWriter, outputFile: outputFile, timeout: timeout)
+                    inputFile: URL? = nil, outputFile: URL? = nil, timeout: Double = 120) async throws -> Result {
+        let process = try start(command, input: input, inputWriter: inputWriter, inputFile: inputFile, outputFile: outputFile,
+                                timeout: timeout)
         let lines = LineCollector()
         let result = await process.wait(output: { lines.append($0) })
         return Result(status: result.termination, output: lines.lines)
@@ -53,14 +55,14 @@ public struct SSHTransport: Sendable {
     public func stream(_ command: String, input: Data? = nil, timeout: Double, started: (ChildProcess) -> Void = { _ in },
                        onChunk: @escaping @Sendable ([UInt8]) -> Void) async throws -> Result
     {
-        let process = try start(command, input: input, inputWriter: nil, outputFile: nil, timeout: timeout)
+        let process = try start(command, input: input, inputWriter: nil, inputFile: nil, outputFile: nil, timeout: timeout)
         started(process)
         let result = await process.wait(chunks: onChunk)
         return Result(status: result.termination, output: [])
     }
 
-    private func start(_ command: String, input: Data?, inputWriter: (@Sendable (Int32) -> Void)?, outputFile: URL?,
-                       timeout: Double) throws
+    private func start(_ command: String, input: Data?, inputWriter: (@Sendable (Int32) -> Void)?, inputFile: URL?,
+                       outputFile: URL?, timeout: Double) throws
         -> ChildProcess
     {
         try FileManager.default.createDirectory(at: controlDirectory, withIntermediateDirectories: true,
@@ -70,6 +72,7 @@ public struct SSHTransport: Sendable {
             environment: ProcessInfo.processInfo.environment, timeoutSeconds: timeout)
         options.standardInput = input
         options.standardInputWriter = inputWriter
+        options.standardInputFile = inputFile?.path
         options.standardOutputFile = outputFile?.path
         options.graceSeconds = 2
         return try ChildProcess(options)
