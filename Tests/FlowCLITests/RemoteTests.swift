@@ -174,7 +174,7 @@ import Testing
             .write(to: counter)
         chmod(counter.path, 0o755)
         let server = try SSHServer(extraConfig: "ForceCommand \(counter.path)")
-        let (p, _) = try remoteProject(server, "remote-count", workflow: """
+        let (p, remoteRoot) = try remoteProject(server, "remote-count", workflow: """
             import FlowKit
             let r = Workflow("r") {
                 Param("data", default: "big.bin")
@@ -222,6 +222,19 @@ import Testing
         let logs = try p.flow("logs", tag).stdout
         // The 40,000,000-byte file and the link's 9 bytes (`small.txt`).
         #expect(logs.contains("use: sent 40000009 bytes"), "\(logs)")
+
+        // Again: flow knows the host holds every object use reads, so it asks nothing before it starts, and every
+        // output's content is in the local store: one command.
+        try? FileManager.default.removeItem(at: sessions)
+        #expect(try p.flow("run", "use", "--host", "loopback", "--force", "use").status == 0)
+        #expect(count() == 1, "\((try? String(contentsOf: sessions, encoding: .utf8)) ?? "")")
+        #expect(try p.flow("logs", try p.lastTag()).stdout.contains("use: sent 0 bytes of input objects"))
+        // The host loses its store: the launch finds objects missing, starts nothing, and flow sends them again.
+        try FileManager.default.removeItem(at: remoteRoot.appendingPathComponent("objects"))
+        let recovered = try p.flow("run", "use", "--host", "loopback", "--force", "use")
+        #expect(recovered.status == 0, "\(recovered.stdout)\(recovered.stderr)")
+        let again = try p.flow("logs", try p.lastTag()).stdout
+        #expect(again.contains("use: loopback lacked objects recorded as sent; sent 43000015 bytes again"), "\(again)")
         // copy and mid.bin have contents the local store holds from make: only listing comes over the connection.
         #expect(logs.contains("use: fetched 1 of 3 output files (2 bytes)"), "\(logs)")
     }

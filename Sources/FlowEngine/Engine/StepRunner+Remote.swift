@@ -11,10 +11,12 @@ extension StepRunner {
     {
         let name = step.name
         let transport = SSHTransport(host: host, controlDirectory: project.storeDirectory.appendingPathComponent("ssh"))
-        let runner = RemoteStepRunner(transport: transport, store: engine.store, root: host.root)
+        let runner = RemoteStepRunner(transport: transport, store: engine.store, root: host.root,
+                                      known: HostObjects.record(for: host, storeDirectory: project.storeDirectory))
         let runDir = "\(host.root)/runs/\(tag)/\(name)/a\(attempt)"
         let control = RemoteControl()
         let spec: RemoteStepRunner.Launch
+        var objects = Set<Digest>()
         do {
             // Inputs: send the objects the host lacks; the step lays each one out of the host's store when it starts.
             let deps = plan.graph.dependencies[name, default: []]
@@ -42,7 +44,8 @@ extension StepRunner {
             }
             let roots = inputs.compactMap { Digest(hex: $0.digest) } + paramTrees.values.map(\.tree) + volumeTrees.map(\.tree)
             let sendStart = monotonicNow()
-            let sent = try await runner.sendMissing(try runner.objectClosure(roots))
+            objects = try runner.objectClosure(roots)
+            let sent = try await runner.sendMissing(objects)
             let sendEnd = monotonicNow()
             runLog?.append("\(name): sent \(sent) bytes of input objects to \(host.name) in "
                            + "\(seconds(sendEnd - sendStart)) s (local inputs checked in \(seconds(sendStart - checkStart)) s)",
@@ -77,20 +80,28 @@ extension StepRunner {
         let redactor = self.redactor
         let deadline = step.attributes.timeoutSeconds.map { monotonicNow() + $0 }
         do {
-            let outcome = try await runner.run(
-                spec,
-                onLine: { line in
-                    // A remote worker's progress events arrive in its log, marked (see `StepEvent.lineMarker`).
-                    if line.hasPrefix(StepEvent.lineMarker) {
-                        handleEvent(String(line.dropFirst(StepEvent.lineMarker.count)), step: name, attempt: attempt)
-                        return
-                    }
-                    let clean = redactor.redact(line)
-                    writer.append(clean, attempt: attempt)
-                    lastLines.keepLast(clean, limit: 20)
-                },
-                deadline: deadline, control: control,
-                onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            let onLine: @Sendable (String) -> Void = { line in
+                // A remote worker's progress events arrive in its log, marked (see `StepEvent.lineMarker`).
+                if line.hasPrefix(StepEvent.lineMarker) {
+                    handleEvent(String(line.dropFirst(StepEvent.lineMarker.count)), step: name, attempt: attempt)
+                    return
+                }
+                let clean = redactor.redact(line)
+                writer.append(clean, attempt: attempt)
+                lastLines.keepLast(clean, limit: 20)
+            }
+            let outcome: RemoteStepRunner.Outcome
+            do {
+                outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
+                                               onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            } catch is RemoteMissingObjects {
+                // The host lost objects flow had recorded it holds: forget the record, ask and send, start again.
+                runner.known.reset()
+                let sent = try await runner.sendMissing(objects)
+                runLog?.append("\(name): \(host.name) lacked objects recorded as sent; sent \(sent) bytes again", attempt: attempt)
+                outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
+                                               onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            }
             let code = outcome.code
             if code == RemoteStepRunner.lostStatus {
                 return AttemptResult(termination: .signaled(SIGKILL), lastLines: lastLines.lines,

@@ -12,6 +12,8 @@ struct RemoteStepRunner: Sendable {
     let store: ContentStore
     /// The host's flow root (absolute).
     let root: String
+    /// The objects this store knows the host holds.
+    let known: HostObjects
 
     var objects: String { "\(root)/objects" }
 
@@ -40,7 +42,9 @@ struct RemoteStepRunner: Sendable {
     /// `streamedObjectBytes` or more go one per command, read by ssh straight from the store; the rest go together
     /// as one tar stream. Either way an object is moved into place only once its digest matched on the host:
     /// nothing unverified is published.
-    func sendMissing(_ digests: Set<Digest>) async throws -> Int64 {
+    func sendMissing(_ all: Set<Digest>) async throws -> Int64 {
+        // Objects the host is known to hold are not asked about (the launch checks they are still there).
+        let digests = known.unknown(all)
         guard !digests.isEmpty else { return 0 }
         let list = digests.map(\.hex).sorted().joined(separator: "\n") + "\n"
         let ask = try await transport.run("""
@@ -48,6 +52,7 @@ struct RemoteStepRunner: Sendable {
             """, input: Data(list.utf8))
         guard ask.succeeded else { throw remoteError("cannot list objects", ask) }
         let missing = ask.output.compactMap { $0.hasPrefix("MISSING ") ? Digest(hex: String($0.dropFirst(8))) : nil }
+        known.add(digests.subtracting(missing))
         guard !missing.isEmpty else { return 0 }
         var sizes: [Digest: Int64] = [:]
         for d in missing {
@@ -55,10 +60,19 @@ struct RemoteStepRunner: Sendable {
         }
         let large = missing.filter { sizes[$0, default: 0] >= Self.streamedObjectBytes }
         let small = missing.filter { sizes[$0, default: 0] < Self.streamedObjectBytes }
-        for d in large { try await sendStreamed(d) }
-        if !small.isEmpty { try await sendArchive(small) }
+        for d in large {
+            try await sendStreamed(d)
+            known.add([d])
+        }
+        if !small.isEmpty {
+            try await sendArchive(small)
+            known.add(small)
+        }
         return missing.reduce(0) { $0 + sizes[$1, default: 0] }
     }
+
+    /// What the launch says when an object the step lays out is not in the host's store.
+    static let missingObjects = "objects missing from the host's store"
 
     /// Objects this large travel alone, each one ssh's standard input straight from the store.
     static let streamedObjectBytes: Int64 = 32 << 20
@@ -242,6 +256,9 @@ struct RemoteStepRunner: Sendable {
             IFS= read -r invocation || true
             if [ -n "$invocation" ]; then printf %s "$invocation" | base64 -d > invocation.json || fail "cannot write invocation.json"; fi
             cat > layout || fail "cannot write the layout"
+            while read -r kind d path; do
+              [ "$kind" = d ] || [ -f \(shellQuote(objects))/"${d%"${d#??}"}/${d#??}" ] || fail "\(Self.missingObjects)"
+            done < layout
             export FLOW_SECRET_NAMES=\(shellQuote(names)) FLOW_COMMAND=\(shellQuote(launch.command)) FLOW_OBJECTS=\(shellQuote(objects))
             \(exports.isEmpty ? ":" : exports)
             setsid sh run.sh < /dev/null > /dev/null 2>&1 &
@@ -272,11 +289,15 @@ struct RemoteStepRunner: Sendable {
             control.attach(nil)
             launched = true
             switch splitter.ending {
+            case .notStarted(let why)? where why == Self.missingObjects:
+                throw RemoteMissingObjects()
             case .notStarted(let why)?:
                 throw FlowError(.stepFailed, "\(transport.host.name): \(why) in \(launch.runDir)")
             case .lost?:
                 return Outcome(code: Self.lostStatus, listing: Listing())
             case .status(let code)? where splitter.complete:
+                // The host keeps each output file as an object of its store (see `followScript`).
+                known.add(splitter.listing.files.values)
                 return Outcome(code: code, listing: splitter.listing)
             case .status?, nil:
                 break
@@ -461,6 +482,9 @@ final class ErrorBox: @unchecked Sendable {
     var error: Error? { lock.withLock { stored } }
     func record(_ error: Error) { lock.withLock { stored = error } }
 }
+
+/// The host lacked objects the record said it holds: nothing was started.
+struct RemoteMissingObjects: Error {}
 
 /// Why following a remote step ended early.
 enum RemoteStop: Error { case timeout, stopped }
