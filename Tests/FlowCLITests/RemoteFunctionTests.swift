@@ -134,4 +134,28 @@ import Testing
         #expect(logs.contains("hang | waiting"), "\(logs)")
         #expect(processes(matching: "\(remoteRoot.path)/runs/\(tag)/hang").isEmpty, "the remote worker outlived its timeout")
     }
+
+    @Test func aWorkerTheHostCannotStartFailsTheStepSayingWhyAndIsNotInstalled() throws {
+        // The host's sessions find a broken libopenblas.so.0 first: the dynamic loader refuses to start the worker.
+        let libs = FileManager.default.temporaryDirectory.appendingPathComponent("flow-badlib-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: libs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: libs) }
+        try Data("not a library\n".utf8).write(to: libs.appendingPathComponent("libopenblas.so.0"))
+        let server = try SSHServer(extraConfig: "SetEnv LD_LIBRARY_PATH=\(libs.path)")
+        let (p, remoteRoot) = try remoteProject(server, "remote-worker-broken", workflow: """
+            import FlowKit
+            let r = Workflow("r") {
+                Function("hello") { ctx in ctx.log.info("hello") }
+            }
+            """)
+        let out = try p.flow("run", "--host", "loopback")
+        #expect(out.status == 1, "\(out.stdout)\(out.stderr)")
+        let error = try p.database().steps(of: try p.lastTag()).first?.error ?? ""
+        #expect(error.contains("the workflow's worker cannot start on loopback"), "\(error)")
+        #expect(error.contains("libopenblas.so.0: file too short"), "\(error)")
+        #expect(error.contains("flow hosts check loopback"), "\(error)")
+        // Nothing half-installed: the next run tries again rather than trusting a worker that cannot start.
+        let workers = (try? FileManager.default.contentsOfDirectory(atPath: remoteRoot.appendingPathComponent("workers").path)) ?? []
+        #expect(workers.isEmpty, "\(workers)")
+    }
 }

@@ -27,8 +27,23 @@ extension RemoteStepRunner {
             cat > \(shellQuote(incoming))
             s=$($H \(shellQuote(incoming)) | cut -c1-64)
             [ "$s" = \(worker.digest.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT worker $s"; exit 3; }
-            chmod 755 \(shellQuote(incoming)); mkdir -p \(shellQuote(dir)); mv \(shellQuote(incoming)) \(shellQuote(path))
+            chmod 755 \(shellQuote(incoming))
+            # Started once with no arguments, it prints its usage (exit 2); the dynamic loader exits 127 when the
+            # host lacks a library it links or the glibc version it was linked against.
+            c=0; \(shellQuote(incoming)) > /dev/null 2> \(shellQuote(incoming)).err < /dev/null || c=$?
+            if [ $c = 127 ]; then printf 'FLOW-WORKER-CANNOT-RUN %s\\n' "$(head -c 600 \(shellQuote(incoming)).err | tr '\\n' ' ')"; rm -f \(shellQuote(incoming)) \(shellQuote(incoming)).err; exit 4; fi
+            rm -f \(shellQuote(incoming)).err; mkdir -p \(shellQuote(dir)); mv \(shellQuote(incoming)) \(shellQuote(path))
             """, inputFile: worker.binary, timeout: 3600)
+        if let line = receive.output.first(where: { $0.hasPrefix("FLOW-WORKER-CANNOT-RUN ") }) {
+            let why = line.dropFirst("FLOW-WORKER-CANNOT-RUN ".count).trimmingCharacters(in: .whitespaces)
+                .replacingOccurrences(of: "\(incoming): ", with: "")
+            throw FlowError(
+                .stepFailed,
+                "the workflow's worker cannot start on \(transport.host.name): \(why). It was linked on this machine "
+                    + "against its glibc and its OpenBLAS, SQLite and C++ runtime libraries; install those on the host "
+                    + "(`flow hosts check \(transport.host.name)` lists what it lacks), or run flow from a system no newer "
+                    + "than the host's")
+        }
         guard receive.succeeded else { throw remoteError("the worker was not received intact", receive) }
         InstalledWorkers.shared.insert(key)
         let size = try FileManager.default.attributesOfItem(atPath: worker.binary.path)[.size] as? NSNumber

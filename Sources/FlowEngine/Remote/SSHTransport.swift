@@ -128,7 +128,7 @@ public struct HostProbe: Sendable {
             R="\(root)"; mkdir -p "$R" 2>/dev/null && touch "$R/.flow-probe" 2>/dev/null && rm -f "$R/.flow-probe" && echo "FLOW-WRITABLE yes" || echo "FLOW-WRITABLE no"
             echo "FLOW-DISK $(df -Pk "$R" 2>/dev/null | awk 'NR==2 {print $4}')"
             if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi --query-gpu=index,name --format=csv,noheader | sed 's/^/FLOW-GPU /'; fi
-            n=0; for w in "$R"/workers/*/worker; do [ -x "$w" ] || continue; n=$((n+1)); echo "FLOW-WORKER $(basename "$(dirname "$w")")"; ldd "$w" 2>/dev/null | awk '/not found/ {print "FLOW-MISSING " $1}'; done
+            n=0; for w in "$R"/workers/*/worker; do [ -x "$w" ] || continue; n=$((n+1)); echo "FLOW-WORKER $(basename "$(dirname "$w")")"; ldd "$w" 2>&1 | awk '/version `/ && /not found/ { if (match($0, /`[^'"'"']*'"'"'/)) print "FLOW-MISSING " substr($0, RSTART + 1, RLENGTH - 2); next } /not found/ {print "FLOW-MISSING " $1}'; done
             if [ $n = 0 ]; then for lib in \(Self.workerLibraries.joined(separator: " ")); do ldconfig -p 2>/dev/null | grep -q "$lib" || echo "FLOW-MISSING $lib"; done; fi
             """
         do {
