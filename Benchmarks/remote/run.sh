@@ -164,7 +164,7 @@ printf '%-34s %10.3f %10s %10.2f\n' "scp" "$t_scp" "$(rate "$t_scp")" 1
 printf '%-34s %10.3f %10s %10.2f\n' "rsync (fresh destination)" "$t_rsync" "$(rate "$t_rsync")" "$(echo "$t_scp / $t_rsync" | bc -l)"
 printf '%-34s %10.3f %10s %10.2f\n' "flow (send, verified on arrival)" "$t_flow" "$(rate "$t_flow")" "$(echo "$t_scp / $t_flow" | bc -l)"
 printf '%-34s %10.3f\n' "flow run, whole (first: hash, send, steps)" "$t_first_run"
-echo "re-send unchanged: $resend_bytes bytes in $t_resend s (ask the host); local file checked in $t_check s"
+echo "re-send unchanged: $resend_bytes bytes in $t_resend s (objects flow knows the host holds are not asked about; the launch checks them); local file checked in $t_check s"
 printf 'no-op step chain of %d: remote %.3f s, local %.3f s; remote overhead %.1f ms/step\n' "$n" \
     "$t_chain_remote" "$t_chain_local" "$(echo "($t_chain_remote - $t_chain_local) * 1000 / $n" | bc -l)"
 printf 'one remote command (ssh true, warm master, the login shell starting): %.3f s\n' "$t_ssh"
