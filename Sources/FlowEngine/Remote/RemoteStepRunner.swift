@@ -333,6 +333,7 @@ struct RemoteStepRunner: Sendable {
             return nil
         }
         let wanted = listing.files.filter { destination($0.key) != nil && !store.contains($0.value) }.keys.sorted()
+        let fetched = Set(wanted)
         let links = listing.others.filter { destination($0) != nil }
         let first = folders.first?.local ?? URL(fileURLWithPath: NSTemporaryDirectory())
         // Beside the first folder (the step's outputs), so that what arrives is moved into place, not copied; named
@@ -371,7 +372,7 @@ struct RemoteStepRunner: Sendable {
             guard let target = destination(rel) else { continue }
             try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             let executable = listing.executables.contains(rel)
-            if wanted.contains(rel) {
+            if fetched.contains(rel) {
                 try fm.moveItem(at: staging.appendingPathComponent(rel), to: target)
                 chmod(target.path, executable ? 0o755 : 0o644)
             } else {
