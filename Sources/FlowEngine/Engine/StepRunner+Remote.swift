@@ -99,8 +99,13 @@ extension StepRunner {
                 runner.known.reset()
                 let sent = try await runner.sendMissing(objects)
                 runLog?.append("\(name): \(host.name) lacked objects recorded as sent; sent \(sent) bytes again", attempt: attempt)
-                outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
-                                               onStop: { await runner.stop(runDir: runDir, grace: 5) })
+                do {
+                    outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
+                                                   onStop: { await runner.stop(runDir: runDir, grace: 5) })
+                } catch is RemoteMissingObjects {
+                    throw FlowError(.stepFailed, "\(host.name) still lacks input objects after they were sent again "
+                                    + "(\(runDir)); check its disk and the store under \(host.root)/objects")
+                }
             }
             let code = outcome.code
             if code == RemoteStepRunner.lostStatus {

@@ -87,14 +87,22 @@ public final class ChildProcess: @unchecked Sendable {
                 throw ChildProcessError("cannot create pipes: \(String(cString: strerror(errno)))")
             }
         }
+        /// Closes every descriptor made so far, for a failure before the process starts.
+        func closeAll(_ extra: Int32...) {
+            for fd in outPipe + wake + evPipe + inPipe + extra where fd >= 0 { close(fd) }
+        }
         let inputPath = options.standardInputFile ?? "/dev/null"
         let devNull = inputWriter != nil ? inPipe[0] : open(inputPath, O_RDONLY | O_CLOEXEC)
         guard devNull >= 0 else {
-            throw ChildProcessError("cannot open \(inputPath): \(String(cString: strerror(errno)))")
+            let why = String(cString: strerror(errno))
+            closeAll()
+            throw ChildProcessError("cannot open \(inputPath): \(why)")
         }
         let stdoutFile = options.standardOutputFile.map { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         if let fd = stdoutFile, fd < 0 {
-            throw ChildProcessError("cannot create \(options.standardOutputFile!): \(String(cString: strerror(errno)))")
+            let why = String(cString: strerror(errno))
+            closeAll(inputWriter != nil ? -1 : devNull)
+            throw ChildProcessError("cannot create \(options.standardOutputFile!): \(why)")
         }
         defer { if let fd = stdoutFile { close(fd) } }
         defer {

@@ -11,14 +11,9 @@ extension RemoteStepRunner {
     /// `sha256sum`), and is moved into place only if it matches, so a worker present on the host is always complete.
     func installWorker(_ worker: WorkflowCompiler.StaticWorker) async throws -> Int64 {
         let path = workerPath(worker.digest)
-        let key = "\(transport.host.name)\u{0}\(transport.host.ssh ?? "")\u{0}\(transport.host.port ?? 0)\u{0}\(path)"
-        if InstalledWorkers.shared.contains(key) { return 0 }
         let check = try await transport.run("if [ -x \(shellQuote(path)) ]; then echo FLOW-WORKER-PRESENT; fi")
         guard check.succeeded else { throw remoteError("cannot look for the worker", check) }
-        if check.output.contains("FLOW-WORKER-PRESENT") {
-            InstalledWorkers.shared.insert(key)
-            return 0
-        }
+        if check.output.contains("FLOW-WORKER-PRESENT") { return 0 }
         let dir = (path as NSString).deletingLastPathComponent
         let incoming = "\(dir).incoming-\(UInt32.random(in: 0...UInt32.max))"
         let receive = try await transport.run("""
@@ -45,18 +40,7 @@ extension RemoteStepRunner {
                     + "than the host's")
         }
         guard receive.succeeded else { throw remoteError("the worker was not received intact", receive) }
-        InstalledWorkers.shared.insert(key)
         let size = try FileManager.default.attributesOfItem(atPath: worker.binary.path)[.size] as? NSNumber
         return size?.int64Value ?? 0
     }
-}
-
-/// The workers this process has seen installed (host, destination, port and path): a later step of the run on the
-/// same host skips the round trip that looks for its worker. A worker is never removed from a host while it is in use.
-final class InstalledWorkers: @unchecked Sendable {
-    static let shared = InstalledWorkers()
-    private let lock = NSLock()
-    private var keys = Set<String>()
-    func contains(_ key: String) -> Bool { lock.withLock { keys.contains(key) } }
-    func insert(_ key: String) { lock.withLock { _ = keys.insert(key) } }
 }

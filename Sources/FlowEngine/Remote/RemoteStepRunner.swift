@@ -113,8 +113,8 @@ struct RemoteStepRunner: Sendable {
             """, inputWriter: { fd in
                 do { try Archive.stream(files: files, to: fd) } catch { failure.record(error) }
             }, timeout: 3600)
-        guard receive.succeeded else { throw remoteError("objects were not received intact", receive) }
         if let error = failure.error { throw error }
+        guard receive.succeeded else { throw remoteError("objects were not received intact", receive) }
     }
 
     /// The layout lines for trees to lay out under the run folder (`kind digest path`, paths relative to it):
@@ -174,8 +174,14 @@ struct RemoteStepRunner: Sendable {
     /// default), so a short step ends without a wait.
     private func followScript(nonce: String, from: Int64) -> String {
         """
-        n=0; while [ ! -f pid ]; do n=$((n+1)); [ $n -gt 200 ] && { printf '\\nFLOW-NOT-STARTED-\(nonce) the step did not start\\n'; exit 0; }; sleep 0.05; done
+        n=0
+        while [ ! -f pid ]; do
+          # No launch claimed the folder (or the one that did gave up): claim it, so a late launch cannot start.
+          if mkdir .flow-launch 2>/dev/null || [ $n -gt 200 ]; then printf '\\nFLOW-NOT-STARTED-\(nonce) the step did not start\\n'; exit 0; fi
+          n=$((n+1)); sleep 0.05
+        done
         p="$(cat pid)"
+        printf 'FLOW-LAUNCHED-\(nonce)\\n'
         tail -s 0.05 -c +\(from) -f --pid="$p" log 2>/dev/null
         n=0
         while [ ! -f status ]; do
@@ -184,22 +190,26 @@ struct RemoteStepRunner: Sendable {
         done
         s="$(cat status)"
         printf '\\nFLOW-STATUS-\(nonce) %s\\n' "$s"
+        # What the step left running in its session could still write its outputs: it ends here, as a local step's
+        # process group does, before anything is listed.
+        kill -KILL -"$p" 2>/dev/null
         if [ "$s" = 0 ]; then
           if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
           set -- outputs; [ -d volumes ] && set -- outputs volumes
           find "$@" -type d 2>/dev/null | sed 's/^/FLOW-DIR-\(nonce) /'
           find "$@" ! -type d ! -type f 2>/dev/null | sed 's/^/FLOW-OTHER-\(nonce) /'
           find "$@" -type f -perm -100 2>/dev/null | sed 's/^/FLOW-EXEC-\(nonce) /'
-          find "$@" -type f -exec $H {} + 2>/dev/null > sums
+          printf 'FLOW-COUNT-\(nonce) %s\\n' "$(find "$@" -type f 2>/dev/null | wc -l)"
+          find "$@" -type f -exec $H {} + 2>/dev/null > .flow-sums
           # Each output file also becomes an object of the host's store (a hard link, made read-only; a copy across
           # file systems), so a later step here that reads it needs nothing sent back.
           O=\(shellQuote(objects))
-          while read -r d f; do
-            f=${f#\\*}; o="$O/${d%"${d#??}"}/${d#??}"
+          while IFS= read -r line; do
+            d=${line%% *}; f=${line#* }; f=${f# }; f=${f#\\*}; o="$O/${d%"${d#??}"}/${d#??}"
             [ -f "$o" ] && continue
             mkdir -p "${o%/*}" && { ln "$f" "$o.$$" 2>/dev/null || cp "$f" "$o.$$"; } && chmod a-w "$o.$$" && mv "$o.$$" "$o"
-          done < sums
-          sed 's/^/FLOW-SUM-\(nonce) /' sums
+          done < .flow-sums
+          sed 's/^/FLOW-SUM-\(nonce) /' .flow-sums
         fi
         printf 'FLOW-END-\(nonce)\\n'
         """
@@ -222,7 +232,7 @@ struct RemoteStepRunner: Sendable {
             input += "\(k)=\(Data(v.utf8).base64EncodedString())\n"
         }
         input += "\n" + (launch.invocation?.base64EncodedString() ?? "") + "\n"
-        input += launch.layout.map { $0 + "\n" }.joined()
+        input += launch.layout.map { $0 + "\n" }.joined() + "FLOW-INPUT-END-\(nonce)\n"
         let exports = launch.environment.sorted(by: { $0.key < $1.key }).map { "export \($0.key)=\(shellQuote($0.value))" }
             .joined(separator: "; ")
         // mawk (Debian's awk) reads a pipe in blocks unless told `-W interactive`, which would hold a running step's
@@ -230,15 +240,22 @@ struct RemoteStepRunner: Sendable {
         let mask = #"BEGIN { n = split(ENVIRON["FLOW_SECRET_NAMES"], k, " ") } { line = $0; for (i = 1; i <= n; i++) { v = ENVIRON[k[i]]; if (v == "") continue; out = ""; while ((p = index(line, v)) > 0) { out = out substr(line, 1, p - 1) "****"; line = substr(line, p + length(v)) } line = out line } print line; fflush() }"#
         let names = launch.secrets.keys.sorted().joined(separator: " ")
         let folders = launch.folders.map(shellQuote).joined(separator: " ")
+        // The launch claims the folder (`mkdir .flow-launch`) before it touches anything, so a second launch after a lost
+        // connection, or a follower that gave up waiting, never starts the step twice; a launch that fails before
+        // `setsid` gives the claim back. Standard input ends with a line of its own: input cut off by a dropped
+        // connection starts nothing. A `.flow-stop` file (see `stop`) keeps the step from starting.
         let launchScript = """
-            fail() { printf '\\nFLOW-NOT-STARTED-\(nonce) %s\\n' "$1"; exit 0; }
-            mkdir -p \(shellQuote(launch.runDir)) && cd \(shellQuote(launch.runDir)) || fail "cannot create \(launch.runDir)"
+            fail() { rmdir .flow-launch 2>/dev/null; printf '\\nFLOW-NOT-STARTED-\(nonce) %s\\n' "$1"; exit 0; }
+            mkdir -p \(shellQuote(launch.runDir)) && cd \(shellQuote(launch.runDir)) || fail \(shellQuote("cannot create the folder"))
+            if mkdir .flow-launch 2>/dev/null; then
             rm -f status log pid code; mkdir -p \(folders.isEmpty ? "." : folders) || fail "cannot create the output folders"
             cat > run.sh <<'FLOW_RUN_SH' || fail "cannot write run.sh"
             : > log; echo $$ > pid.new; mv pid.new pid
+            if [ -f .flow-stop ]; then echo 143 > status; exit 0; fi
             flow_layout() {
               [ -s layout ] || return 0
-              while read -r kind d path; do
+              while IFS= read -r line; do
+                kind=${line%% *}; rest=${line#* }; d=${rest%% *}; path=${rest#* }
                 o="$FLOW_OBJECTS/${d%"${d#??}"}/${d#??}"
                 case "$kind" in
                   d) mkdir -p "$path" ;;
@@ -255,14 +272,18 @@ struct RemoteStepRunner: Sendable {
             while IFS= read -r line; do [ -z "$line" ] && break; k=${line%%=*}; v=$(printf %s "${line#*=}" | base64 -d); export "$k=$v"; done
             IFS= read -r invocation || true
             if [ -n "$invocation" ]; then printf %s "$invocation" | base64 -d > invocation.json || fail "cannot write invocation.json"; fi
-            cat > layout || fail "cannot write the layout"
+            cat > layout.in || fail "cannot write the layout"
+            [ "$(tail -n 1 layout.in)" = "FLOW-INPUT-END-\(nonce)" ] || fail "the launch's input was cut off"
+            sed '$d' layout.in > layout && rm -f layout.in || fail "cannot write the layout"
             while read -r kind d path; do
               [ "$kind" = d ] || [ -f \(shellQuote(objects))/"${d%"${d#??}"}/${d#??}" ] || fail "\(Self.missingObjects)"
             done < layout
+            [ -f .flow-stop ] && fail "stopped before it started"
             export FLOW_SECRET_NAMES=\(shellQuote(names)) FLOW_COMMAND=\(shellQuote(launch.command)) FLOW_OBJECTS=\(shellQuote(objects))
             \(exports.isEmpty ? ":" : exports)
             setsid sh run.sh < /dev/null > /dev/null 2>&1 &
             for k in $FLOW_SECRET_NAMES; do unset "$k"; done
+            fi
             \(followScript(nonce: nonce, from: 1))
             """
         let received = ByteCounter()
@@ -287,15 +308,20 @@ struct RemoteStepRunner: Sendable {
                 splitter.feed(chunk, received: received, onLine: onLine)
             }
             control.attach(nil)
-            launched = true
+            if splitter.launched { launched = true }
+            if splitter.progressed { failures = 0 }
             switch splitter.ending {
             case .notStarted(let why)? where why == Self.missingObjects:
                 throw RemoteMissingObjects()
             case .notStarted(let why)?:
-                throw FlowError(.stepFailed, "\(transport.host.name): \(why) in \(launch.runDir)")
+                throw FlowError(.stepFailed, "\(transport.host.name): \(why) (\(launch.runDir))")
             case .lost?:
                 return Outcome(code: Self.lostStatus, listing: Listing())
             case .status(let code)? where splitter.complete:
+                if code == 0, let count = splitter.fileCount, count != splitter.listing.files.count {
+                    throw FlowError(.stepFailed, "\(transport.host.name): the step left \(count) output files in "
+                                    + "\(launch.runDir) but only \(splitter.listing.files.count) could be hashed there")
+                }
                 // The host keeps each output file as an object of its store (see `followScript`).
                 known.add(splitter.listing.files.values)
                 return Outcome(code: code, listing: splitter.listing)
@@ -312,9 +338,13 @@ struct RemoteStepRunner: Sendable {
     }
 
     /// Ends the step's whole session on the host: SIGTERM, then SIGKILL after the grace period.
+    /// A `.flow-stop` file first: a launch still laying things out then never starts the step, and a step that started
+    /// meanwhile ends as soon as it has written its pid.
     func stop(runDir: String, grace: Double) async {
         _ = try? await transport.run("""
-            cd \(shellQuote(runDir)) 2>/dev/null && [ -f pid ] && p=$(cat pid) && kill -TERM -"$p" 2>/dev/null; sleep \(grace); kill -KILL -"$p" 2>/dev/null; true
+            cd \(shellQuote(runDir)) 2>/dev/null || exit 0; touch .flow-stop
+            n=0; while [ -d .flow-launch ] && [ ! -f pid ] && [ $n -lt 40 ]; do n=$((n+1)); sleep 0.05; done
+            [ -f pid ] && p=$(cat pid) && kill -TERM -"$p" 2>/dev/null; sleep \(grace); [ -n "$p" ] && kill -KILL -"$p" 2>/dev/null; true
             """, timeout: grace + 30)
     }
 
@@ -407,6 +437,12 @@ final class RemoteLogSplitter: @unchecked Sendable {
     /// The end line arrived: the status and the listing are whole.
     private(set) var complete = false
     private(set) var listing = RemoteStepRunner.Listing()
+    /// The step's session exists (its pid file): what follows is its log file.
+    private(set) var launched = false
+    /// Some of the log arrived this round.
+    private(set) var progressed = false
+    /// How many regular files the host counted under `outputs/` and `volumes/`.
+    private(set) var fileCount: Int?
 
     init(nonce: String) { self.nonce = nonce }
 
@@ -417,10 +453,16 @@ final class RemoteLogSplitter: @unchecked Sendable {
             pending.removeFirst(nl + 1)
             let text = String(decoding: line, as: UTF8.self)
             if ending != nil { trailer(text); continue }
+            if text == "FLOW-LAUNCHED-\(nonce)" { launched = true; heldEmptyLine = false; continue }
             if let ending = marker(text) {
                 heldEmptyLine = false
                 self.ending = ending
                 if case .status = ending {} else { complete = true }
+                continue
+            }
+            // Before the marker: what the launch printed (a failing command's message), not the step's log file.
+            guard launched else {
+                if !line.isEmpty { onLine(text) }
                 continue
             }
             if heldEmptyLine {
@@ -433,6 +475,7 @@ final class RemoteLogSplitter: @unchecked Sendable {
                 continue
             }
             received.add(Int64(line.count + 1))
+            progressed = true
             onLine(text)
         }
     }
@@ -456,6 +499,8 @@ final class RemoteLogSplitter: @unchecked Sendable {
             listing.folders.append(relative(rest[...]))
         } else if let rest = text.dropPrefix("FLOW-OTHER-\(nonce) ") {
             listing.others.append(relative(rest[...]))
+        } else if let rest = text.dropPrefix("FLOW-COUNT-\(nonce) ") {
+            fileCount = Int(rest.trimmingCharacters(in: .whitespaces))
         } else if let rest = text.dropPrefix("FLOW-EXEC-\(nonce) ") {
             listing.executables.insert(relative(rest[...]))
         } else if let rest = text.dropPrefix("FLOW-SUM-\(nonce) ") {
