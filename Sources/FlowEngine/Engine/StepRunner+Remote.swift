@@ -90,18 +90,20 @@ extension StepRunner {
                 writer.append(clean, attempt: attempt)
                 lastLines.keepLast(clean, limit: 20)
             }
+            let start = {
+                try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
+                                     onStop: { await runner.stop(runDir: runDir, grace: 5) })
+            }
             let outcome: RemoteStepRunner.Outcome
             do {
-                outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
-                                               onStop: { await runner.stop(runDir: runDir, grace: 5) })
+                outcome = try await start()
             } catch is RemoteMissingObjects {
                 // The host lost objects flow had recorded it holds: forget the record, ask and send, start again.
                 runner.known.reset()
                 let sent = try await runner.sendMissing(objects)
                 runLog?.append("\(name): \(host.name) lacked objects recorded as sent; sent \(sent) bytes again", attempt: attempt)
                 do {
-                    outcome = try await runner.run(spec, onLine: onLine, deadline: deadline, control: control,
-                                                   onStop: { await runner.stop(runDir: runDir, grace: 5) })
+                    outcome = try await start()
                 } catch is RemoteMissingObjects {
                     throw FlowError(.stepFailed, "\(host.name) still lacks input objects after they were sent again "
                                     + "(\(runDir)); check its disk and the store under \(host.root)/objects")

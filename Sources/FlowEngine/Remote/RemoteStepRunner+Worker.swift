@@ -7,28 +7,22 @@ extension RemoteStepRunner {
 
     /// Installs the worker under `<root>/workers/<digest>/` unless the host has it already; returns the bytes sent.
     ///
-    /// ssh reads it straight from its file; it lands beside its folder on the host, is hashed there (OpenSSL, or
-    /// `sha256sum`), and is moved into place only if it matches, so a worker present on the host is always complete.
+    /// It goes through `receiveFile` (hashed on the host, moved into place only if it matches), so a worker present on
+    /// the host is always complete, and is started once there before it is: one the host cannot start is not installed.
     func installWorker(_ worker: WorkflowCompiler.StaticWorker) async throws -> Int64 {
         let path = workerPath(worker.digest)
         let check = try await transport.run("if [ -x \(shellQuote(path)) ]; then echo FLOW-WORKER-PRESENT; fi")
         guard check.succeeded else { throw remoteError("cannot look for the worker", check) }
         if check.output.contains("FLOW-WORKER-PRESENT") { return 0 }
-        let dir = (path as NSString).deletingLastPathComponent
-        let incoming = "\(dir).incoming-\(UInt32.random(in: 0...UInt32.max))"
-        let receive = try await transport.run("""
-            set -e; mkdir -p \(shellQuote("\(root)/workers"))
-            if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
-            cat > \(shellQuote(incoming))
-            s=$($H \(shellQuote(incoming)) | cut -c1-64)
-            [ "$s" = \(worker.digest.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT worker $s"; exit 3; }
-            chmod 755 \(shellQuote(incoming))
-            # Started once with no arguments, it prints its usage (exit 2); the dynamic loader exits 127 when the
-            # host lacks a library it links or the glibc version it was linked against.
-            c=0; \(shellQuote(incoming)) > /dev/null 2> \(shellQuote(incoming)).err < /dev/null || c=$?
-            if [ $c = 127 ]; then printf 'FLOW-WORKER-CANNOT-RUN %s\\n' "$(head -c 600 \(shellQuote(incoming)).err | tr '\\n' ' ')"; rm -f \(shellQuote(incoming)) \(shellQuote(incoming)).err; exit 4; fi
-            rm -f \(shellQuote(incoming)).err; mkdir -p \(shellQuote(dir)); mv \(shellQuote(incoming)) \(shellQuote(path))
-            """, inputFile: worker.binary, timeout: 3600)
+        let incoming = "\((path as NSString).deletingLastPathComponent).incoming-\(UInt32.random(in: 0...UInt32.max))"
+        // Started once with no arguments, it prints its usage (exit 2); the dynamic loader exits 127 when the host
+        // lacks a library it links or the glibc version it was linked against.
+        let receive = try await receiveFile(worker.binary, digest: worker.digest, incoming: incoming, final: path, mode: "755",
+                                            beforePublish: """
+            c=0; "$F" > /dev/null 2> "$F.err" < /dev/null || c=$?
+            if [ $c = 127 ]; then printf 'FLOW-WORKER-CANNOT-RUN %s\\n' "$(head -c 600 "$F.err" | tr '\\n' ' ')"; rm -f "$F" "$F.err"; exit 4; fi
+            rm -f "$F.err"
+            """)
         if let line = receive.output.first(where: { $0.hasPrefix("FLOW-WORKER-CANNOT-RUN ") }) {
             let why = line.dropFirst("FLOW-WORKER-CANNOT-RUN ".count).trimmingCharacters(in: .whitespaces)
                 .replacingOccurrences(of: "\(incoming): ", with: "")

@@ -48,7 +48,7 @@ struct RemoteStepRunner: Sendable {
         guard !digests.isEmpty else { return 0 }
         let list = digests.map(\.hex).sorted().joined(separator: "\n") + "\n"
         let ask = try await transport.run("""
-            mkdir -p \(shellQuote(objects)) && cd \(shellQuote(objects)) && while read -r d; do [ -f "${d%"${d#??}"}/${d#??}" ] || echo "MISSING $d"; done
+            mkdir -p \(shellQuote(objects)) && cd \(shellQuote(objects)) && while read -r d; do [ -f "\(Self.objectName)" ] || echo "MISSING $d"; done
             """, input: Data(list.utf8))
         guard ask.succeeded else { throw remoteError("cannot list objects", ask) }
         let missing = ask.output.compactMap { $0.hasPrefix("MISSING ") ? Digest(hex: String($0.dropFirst(8))) : nil }
@@ -77,22 +77,37 @@ struct RemoteStepRunner: Sendable {
     /// Objects this large travel alone, each one ssh's standard input straight from the store.
     static let streamedObjectBytes: Int64 = 32 << 20
 
-    /// Sends one object: written beside the host's store, hashed there (OpenSSL where the host has it; reading back
-    /// what reached its disk), moved into place only when the digest matches. (Hashing the stream while it arrives,
-    /// through `tee`, measured slower: tee copies in 8 KiB pieces.)
+    /// Shell that sets `H` to the host's fastest SHA-256 command printing `hex path` lines.
+    static let chooseHasher = #"if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi"#
+
+    /// Shell for the store-relative name (`ab/cdef…`) of the object whose hex digest is in `$d`, with no process.
+    static let objectName = #"${d%"${d#??}"}/${d#??}"#
+
+    /// Sends one object as ssh's standard input straight from the store (see `receiveFile`).
     private func sendStreamed(_ d: Digest) async throws {
-        let dir = "\(objects)/\(d.hex.prefix(2))"
-        let incoming = "\(objects)/incoming-\(d.hex.prefix(16))-\(UInt32.random(in: 0...UInt32.max))"
-        let final = "\(dir)/\(d.hex.dropFirst(2))"
-        let receive = try await transport.run("""
-            set -e; mkdir -p \(shellQuote(dir))
-            if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
-            cat > \(shellQuote(incoming))
-            s=$($H \(shellQuote(incoming)) | cut -c1-64)
-            [ "$s" = \(d.hex) ] || { rm -f \(shellQuote(incoming)); echo "CORRUPT \(d.hex) arrived as $s"; exit 3; }
-            chmod 444 \(shellQuote(incoming)); mv \(shellQuote(incoming)) \(shellQuote(final))
-            """, inputFile: store.url(for: d), timeout: 3600)
+        let receive = try await receiveFile(
+            store.url(for: d), digest: d, incoming: "\(objects)/incoming-\(d.hex.prefix(16))-\(UInt32.random(in: 0...UInt32.max))",
+            final: "\(objects)/\(d.hex.prefix(2))/\(d.hex.dropFirst(2))", mode: "444")
         guard receive.succeeded else { throw remoteError("object \(d.short) was not received intact", receive) }
+    }
+
+    /// Sends `file` as ssh's standard input (no copy through this process) to `incoming` on the host, hashes what
+    /// landed there (OpenSSL where the host has it), and only when it matches `digest` gives it `mode`, runs
+    /// `beforePublish` (more shell, on `$F`) and moves it to `final`: nothing unverified is published. (Hashing the
+    /// stream while it arrives, through `tee`, measured slower: tee copies in 8 KiB pieces.)
+    func receiveFile(_ file: URL, digest: Digest, incoming: String, final: String, mode: String,
+                     beforePublish: String = "") async throws -> SSHTransport.Result
+    {
+        try await transport.run("""
+            set -e; F=\(shellQuote(incoming)); mkdir -p \(shellQuote((incoming as NSString).deletingLastPathComponent))
+            \(Self.chooseHasher)
+            cat > "$F"
+            s=$($H "$F" | cut -c1-64)
+            [ "$s" = \(digest.hex) ] || { rm -f "$F"; echo "CORRUPT \(digest.hex) arrived as $s"; exit 3; }
+            chmod \(mode) "$F"
+            \(beforePublish)
+            mkdir -p \(shellQuote((final as NSString).deletingLastPathComponent)); mv "$F" \(shellQuote(final))
+            """, inputFile: file, timeout: 3600)
     }
 
     /// Sends objects as one tar stream made as it is sent, straight from the store under their `ab/cdef…` names:
@@ -104,7 +119,7 @@ struct RemoteStepRunner: Sendable {
         let incoming = "\(objects)/incoming-\(UInt32.random(in: 0...UInt32.max))"
         let receive = try await transport.run("""
             set -e; mkdir -p \(shellQuote(incoming)); cd \(shellQuote(incoming)); tar -xf -
-            if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
+            \(Self.chooseHasher)
             S=$(find . -type f -exec $H {} +)
             [ "$(printf '%s\\n' "$S" | grep -c .)" = \(missing.count) ] || { echo "INCOMPLETE"; exit 3; }
             printf '%s\\n' "$S" | while read -r s f; do f=${f#\\*}; f=${f#./}; [ "$s" = "${f%%/*}${f#*/}" ] || { echo "CORRUPT $f"; exit 3; }; done
@@ -194,7 +209,7 @@ struct RemoteStepRunner: Sendable {
         # process group does, before anything is listed.
         kill -KILL -"$p" 2>/dev/null
         if [ "$s" = 0 ]; then
-          if command -v openssl >/dev/null 2>&1; then H="openssl dgst -sha256 -r"; else H=sha256sum; fi
+          \(Self.chooseHasher)
           set -- outputs; [ -d volumes ] && set -- outputs volumes
           find "$@" -type d 2>/dev/null | sed 's/^/FLOW-DIR-\(nonce) /'
           find "$@" ! -type d ! -type f 2>/dev/null | sed 's/^/FLOW-OTHER-\(nonce) /'
@@ -205,7 +220,7 @@ struct RemoteStepRunner: Sendable {
           # file systems), so a later step here that reads it needs nothing sent back.
           O=\(shellQuote(objects))
           while IFS= read -r line; do
-            d=${line%% *}; f=${line#* }; f=${f# }; f=${f#\\*}; o="$O/${d%"${d#??}"}/${d#??}"
+            d=${line%% *}; f=${line#* }; f=${f# }; f=${f#\\*}; o="$O/\(Self.objectName)"
             [ -f "$o" ] && continue
             mkdir -p "${o%/*}" && { ln "$f" "$o.$$" 2>/dev/null || cp "$f" "$o.$$"; } && chmod a-w "$o.$$" && mv "$o.$$" "$o"
           done < .flow-sums
@@ -256,7 +271,7 @@ struct RemoteStepRunner: Sendable {
               [ -s layout ] || return 0
               while IFS= read -r line; do
                 kind=${line%% *}; rest=${line#* }; d=${rest%% *}; path=${rest#* }
-                o="$FLOW_OBJECTS/${d%"${d#??}"}/${d#??}"
+                o="$FLOW_OBJECTS/\(Self.objectName)"
                 case "$kind" in
                   d) mkdir -p "$path" ;;
                   l) ln -s "$(cat "$o")" "$path" ;;
@@ -276,7 +291,7 @@ struct RemoteStepRunner: Sendable {
             [ "$(tail -n 1 layout.in)" = "FLOW-INPUT-END-\(nonce)" ] || fail "the launch's input was cut off"
             sed '$d' layout.in > layout && rm -f layout.in || fail "cannot write the layout"
             while read -r kind d path; do
-              [ "$kind" = d ] || [ -f \(shellQuote(objects))/"${d%"${d#??}"}/${d#??}" ] || fail "\(Self.missingObjects)"
+              [ "$kind" = d ] || [ -f \(shellQuote(objects))/"\(Self.objectName)" ] || fail "\(Self.missingObjects)"
             done < layout
             [ -f .flow-stop ] && fail "stopped before it started"
             export FLOW_SECRET_NAMES=\(shellQuote(names)) FLOW_COMMAND=\(shellQuote(launch.command)) FLOW_OBJECTS=\(shellQuote(objects))
