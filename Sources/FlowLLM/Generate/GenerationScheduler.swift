@@ -156,8 +156,16 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
         let batch = GenerationBatch(model: generator.model)
         var active: [Job] = []
         while true {
-            for job in active where job.stream.finishReason != nil { job.finish() }
-            active.removeAll { $0.stream.finishReason != nil }
+            // The count `load` reports drops before a finished request's caller hears it is done, so a client that
+            // asks for the server's health right after its last response sees it idle.
+            let done = active.filter { $0.stream.finishReason != nil }
+            if !done.isEmpty {
+                active.removeAll { $0.stream.finishReason != nil }
+                condition.lock()
+                running = active.count
+                condition.unlock()
+                for job in done { job.finish() }
+            }
 
             condition.lock()
             while !stopping && !cancellingAll && waiting.isEmpty && active.isEmpty && cancelled.isEmpty {
