@@ -22,8 +22,8 @@ enum Main {
         } catch {
             let code = Flow.exitCode(for: error)
             let message = Flow.fullMessage(for: error)
-            if code == .success {
-                print(message)
+            if code == .success {   // --help, --version: the message goes to standard output, written now
+                FileHandle.standardOutput.write(Data((message + "\n").utf8))
                 exit(0)
             }
             FileHandle.standardError.write(Data((message + "\n").utf8))
@@ -42,8 +42,13 @@ enum Main {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
-            if Flow.exitCode(for: error) == .success { exit(0) }
-            FileHandle.standardError.write(Data((Flow.fullMessage(for: error) + "\n").utf8))
+            // `flow` alone, `flow llm` and the like: a command with subcommands asks for its help from run()
+            let message = Flow.fullMessage(for: error)
+            if Flow.exitCode(for: error) == .success {
+                if !message.isEmpty { FileHandle.standardOutput.write(Data((message + "\n").utf8)) }
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
             exit(2)
         }
         exit(0)
