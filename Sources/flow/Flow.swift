@@ -7,6 +7,7 @@ struct Flow: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flow",
         abstract: "A declarative workflow engine for fine-tuning open LLMs on your own machines.",
+        version: FlowVersion.current,
         subcommands: [RunCommand.self, LogsCommand.self, RunsCommand.self, StopCommand.self, GraphCommand.self,
                       SecretCommand.self, VolumeCommand.self, LLMCommand.self, InspectCommand.self, HostsCommand.self,
                       ReportCommand.self])

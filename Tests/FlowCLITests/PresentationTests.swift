@@ -28,15 +28,16 @@ import Testing
         }
         """
 
-    /// `flow`, `flow --help`, a group without its subcommand and a verb's `--help` print their help on standard
-    /// output and exit 0 (they once printed nothing: a group asks for its help from run(), which exited silently).
+    /// `flow`, `flow --help`, a group without its subcommand, a verb's `--help` and `flow --version` print on
+    /// standard output and exit 0 (they once printed nothing: a group asks for its help from run(), which exited silently).
     @Test func helpIsPrintedForEveryLevelOfTheCommandLine() throws {
         let p = try TemporaryProject("help")
         for (arguments, expected) in [([String](), ["USAGE: flow <subcommand>", "run", "volume", "hosts"]),
                                       (["--help"], ["USAGE: flow <subcommand>", "logs", "report"]),
                                       (["llm"], ["USAGE: flow llm <subcommand>", "train", "merge", "serve"]),
                                       (["llm", "train", "--help"], ["USAGE: flow llm train", "--config", "--resume"]),
-                                      (["run", "--help"], ["--detach", "--preproc-only", "--host"])] {
+                                      (["run", "--help"], ["--detach", "--preproc-only", "--host"]),
+                                      (["--version"], [FlowVersion.current])] {
             let result = try p.flow(arguments: arguments)
             #expect(result.status == 0, "flow \(arguments): \(result.stderr)")
             for text in expected {
