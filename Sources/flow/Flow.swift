@@ -21,14 +21,7 @@ enum Main {
         do {
             command = try Flow.parseAsRoot(args)
         } catch {
-            let code = Flow.exitCode(for: error)
-            let message = Flow.fullMessage(for: error)
-            if code == .success {   // --help, --version: the message goes to standard output, written now
-                FileHandle.standardOutput.write(Data((message + "\n").utf8))
-                exit(0)
-            }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
-            exit(2)
+            finish(parserError: error)   // --help, --version, a wrong argument
         }
         do {
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -43,16 +36,21 @@ enum Main {
         } catch let error as ExitCode {
             exit(error.rawValue)
         } catch {
-            // `flow` alone, `flow llm` and the like: a command with subcommands asks for its help from run()
-            let message = Flow.fullMessage(for: error)
-            if Flow.exitCode(for: error) == .success {
-                if !message.isEmpty { FileHandle.standardOutput.write(Data((message + "\n").utf8)) }
-                exit(0)
-            }
-            FileHandle.standardError.write(Data((message + "\n").utf8))
-            exit(2)
+            finish(parserError: error)   // `flow` alone, `flow llm`: a command group asks for its help from run()
         }
         exit(0)
+    }
+
+    /// Ends on an error of the argument parser: a request for help or the version is printed on standard output
+    /// (written at once, with exit 0), anything else on standard error with exit 2.
+    static func finish(parserError error: Error) -> Never {
+        let message = Flow.fullMessage(for: error)
+        if Flow.exitCode(for: error) == .success {
+            if !message.isEmpty { FileHandle.standardOutput.write(Data((message + "\n").utf8)) }
+            exit(0)
+        }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        exit(2)
     }
 }
 

@@ -43,7 +43,7 @@ def main():
     rng = random.Random(SEED)
     written = 0
     with open(TARGET, "w", encoding="utf-8") as out:
-        for _ in range(COPIES):
+        for _copy in range(COPIES):
             for row in rows:
                 lines = row.split("\n")
                 schema, query = lines[0], lines[-1]
@@ -53,7 +53,7 @@ def main():
                     if name.lower() in mapping:
                         continue
                     pool = table_pool if name in tables else column_pool
-                    for _ in range(50):
+                    for _attempt in range(50):
                         new = rng.choice(pool)
                         if new.lower() not in taken:
                             break
