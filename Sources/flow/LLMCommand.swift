@@ -174,6 +174,8 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .customLong("top-p"), help: "Nucleus sampling mass.") var topP: Float = 1
     @Option(help: "Seed for sampling.") var seed: UInt64?
     @Option(help: "Stop at this text (repeatable).") var stop: [String] = []
+    @Option(name: .customLong("num-beams"), help: "Beam search with this many beams (greedy settings only; 1: off).") var numBeams = 1
+    @Option(name: .customLong("length-penalty"), help: "Beam search: finished beams score sum(log p) / length^this.") var lengthPenalty: Float = 1
     @Flag(help: "Print JSON.") var json = false
 
     struct Output: Encodable {
@@ -189,7 +191,7 @@ struct GenerateCommand: AsyncParsableCommand {
             let generator = try TextGenerator(model: URL(fileURLWithPath: model), adapter: adapter.map { URL(fileURLWithPath: $0) },
                                               tokenizer: tokenizer.map { URL(fileURLWithPath: $0) })
             let options = GenerationOptions(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
-                                            seed: seed, stop: stop)
+                                            seed: seed, stop: stop, numBeams: numBeams, lengthPenalty: lengthPenalty)
             let streaming = !json
             let result = try generator.generate(prompt: text, options: options) { token in
                 if streaming { FileHandle.standardOutput.write(Data(token.text.utf8)) }
@@ -223,6 +225,8 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "With --test: the Axolotl config whose dataset format renders the prompts.") var config: String?
     @Option(name: .customLong("check"), help: "A check besides exact match: sql-valid (repeatable).") var checks: [String] = []
     @Option(name: .customLong("max-tokens"), help: "Most new tokens per output.") var maxTokens = Evaluation.defaultOptions.maxTokens
+    @Option(name: .customLong("num-beams"), help: "Decode by beam search with this many beams (1: greedy).") var numBeams = Evaluation.defaultOptions.numBeams
+    @Option(name: .customLong("length-penalty"), help: "Beam search: finished beams score sum(log p) / length^this.") var lengthPenalty = Evaluation.defaultOptions.lengthPenalty
     @Option(help: "Where to write predictions.jsonl and metrics.json.") var out: String
     @Flag(help: "Print metrics.json's numbers as JSON.") var json = false
 
@@ -239,6 +243,8 @@ struct EvalCommand: AsyncParsableCommand {
             let checks = try self.checks.map(EvalCheck.builtIn)
             var options = Evaluation.defaultOptions
             options.maxTokens = maxTokens
+            options.numBeams = numBeams
+            options.lengthPenalty = lengthPenalty
             let modelURL = URL(fileURLWithPath: model), adapterURL = adapter.map { URL(fileURLWithPath: $0) }
             let cases: [EvalCase], evaluation: Evaluation
             if let data {

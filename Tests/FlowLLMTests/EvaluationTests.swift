@@ -81,6 +81,31 @@ import FlowLLM
         #expect(try readPredictions(out).first?.output == text)
     }
 
+    @Test func decodesByBeamSearchAndRecordsTheBeams() throws {
+        // transformers' 4-beam output (scripts/fixtures/beam.py) is the expected answer of the first case
+        let reference = try GenerationBeamSearchTests.reference()
+        let c = reference.cases[1]
+        let generator = try GenerationFixtures.generator()
+        let beamText = generator.tokenizer.decode(c.tokens, skipSpecialTokens: true)
+        let greedyText = generator.tokenizer.decode(Array(try GenerationFixtures.expected().base_greedy.prefix(c.max_new_tokens)),
+                                                    skipSpecialTokens: true)
+        try #require(beamText != greedyText)
+        let cases = [EvalCase(prompt: "", expected: beamText, promptIDs: reference.prompt_ids, source: "beam"),
+                     EvalCase(prompt: "", expected: greedyText, promptIDs: reference.prompt_ids, source: "greedy")]
+        let dir = try DataTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var options = GenerationOptions(maxTokens: c.max_new_tokens, numBeams: c.num_beams)
+        let beam = try Evaluation(generator: generator, options: options).run(cases, into: dir.appendingPathComponent("beam"))
+        #expect(try readPredictions(dir.appendingPathComponent("beam")).map { $0.checks["exact_match"]?.passed } == [true, false])
+        #expect(beam.numBeams == 4)
+        options.numBeams = 1
+        let greedy = try Evaluation(generator: generator, options: options).run(cases, into: dir.appendingPathComponent("greedy"))
+        #expect(try readPredictions(dir.appendingPathComponent("greedy")).map { $0.checks["exact_match"]?.passed } == [false, true])
+        let json = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: dir.appendingPathComponent("greedy/metrics.json"))) as? [String: Any])
+        #expect(json["num_beams"] as? Int == 1 && greedy.numBeams == 1)
+    }
+
     @Test func aFailedRunLeavesThePreviousOutputsWhole() throws {
         let generator = try GenerationFixtures.generator()
         let dir = try DataTests.temporaryDirectory()

@@ -16,16 +16,19 @@ public struct EvalSummary: Sendable, Equatable, Codable {
     public var generationSeconds: Double
     /// `generatedTokens / generationSeconds`.
     public var tokensPerSecond: Double
+    /// The beams of the beam search that decoded the outputs (1: greedy); nil in files written before it was recorded.
+    public var numBeams: Int?
 
     enum CodingKeys: String, CodingKey {
         case count, passed
         case exactMatch = "exact_match", passRates = "pass_rates", finishReasons = "finish_reasons"
         case generatedTokens = "generated_tokens", generationSeconds = "generation_seconds"
-        case tokensPerSecond = "tokens_per_second"
+        case tokensPerSecond = "tokens_per_second", numBeams = "num_beams"
     }
 
     /// The summary of `predictions`, generated in `seconds` in all.
-    init(predictions: [EvalPrediction], checks: [String], seconds: Double) {
+    init(predictions: [EvalPrediction], checks: [String], seconds: Double, numBeams: Int? = nil) {
+        self.numBeams = numBeams
         let count = predictions.count
         passed = Dictionary(uniqueKeysWithValues: checks.map { name in
             (name, predictions.filter { $0.checks[name]?.passed == true }.count)

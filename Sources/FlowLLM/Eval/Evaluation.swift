@@ -9,7 +9,7 @@ import Foundation
 ///     let summary = try Evaluation(model: try ctx.input("merge/model"), checks: [.sqlValid])
 ///         .run(cases, into: try ctx.output("eval"), progress: ctx.progress, log: ctx.log)
 public struct Evaluation: Sendable {
-    /// Greedy decoding of up to 256 new tokens, ending at EOS.
+    /// Greedy decoding of up to 256 new tokens, ending at EOS (`numBeams` > 1 decodes by beam search instead).
     public static let defaultOptions = GenerationOptions(maxTokens: 256)
 
     /// The model the outputs come from.
@@ -95,6 +95,7 @@ public struct Evaluation: Sendable {
             try stage.publish()
             log?.info("evaluated \(summary.count) cases: "
                 + checks.map { "\($0.name) \(String(format: "%.1f%%", 100 * (summary.passRates[$0.name] ?? 0)))" }.joined(separator: ", ")
+                + (options.numBeams > 1 ? " (beam search, \(options.numBeams) beams)" : "")
                 + String(format: "; %.1f tokens/s; wrote %@", summary.tokensPerSecond, directory.path))
             progress?.record(summary.metrics, series: "eval")
             return summary
@@ -138,7 +139,7 @@ public struct Evaluation: Sendable {
             progress?.update(completed: Double(index + 1), total: Double(cases.count), unit: "cases")
         }
         try handle.synchronize()
-        return EvalSummary(predictions: predictions, checks: checks.map(\.name), seconds: seconds)
+        return EvalSummary(predictions: predictions, checks: checks.map(\.name), seconds: seconds, numBeams: options.numBeams)
     }
 
     /// Names `metrics.json` and the run metrics use for themselves.

@@ -18,10 +18,20 @@ public struct GenerationOptions: Sendable, Equatable {
     public var stopTokenIDs: [Int32]
     /// Whether encoding a text prompt adds the tokenizer's special tokens (BOS for Llama).
     public var addSpecialTokens: Bool
+    /// Beams of a beam search (transformers' `num_beams`); 1 decodes one token at a time. A beam search returns the
+    /// finished sequence with the best length-normalised log-probability; it needs greedy settings (no sampling).
+    public var numBeams: Int
+    /// Beam search only: a finished sequence scores sum(log p) / length^lengthPenalty (transformers'
+    /// `length_penalty`, default 1); above 0 favours longer sequences, below 0 shorter ones.
+    public var lengthPenalty: Float
+
+    /// Beams a search may keep at most (each holds its own key/value cache).
+    public static let maxBeams = 64
 
     /// Options; the defaults generate up to 16 tokens greedily.
     public init(maxTokens: Int = 16, temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64? = nil,
-                stop: [String] = [], stopTokenIDs: [Int32] = [], addSpecialTokens: Bool = true) {
+                stop: [String] = [], stopTokenIDs: [Int32] = [], addSpecialTokens: Bool = true, numBeams: Int = 1,
+                lengthPenalty: Float = 1) {
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.topK = topK
@@ -30,6 +40,8 @@ public struct GenerationOptions: Sendable, Equatable {
         self.stop = stop
         self.stopTokenIDs = stopTokenIDs
         self.addSpecialTokens = addSpecialTokens
+        self.numBeams = numBeams
+        self.lengthPenalty = lengthPenalty
     }
 
     /// True when every step takes the most likely token.
@@ -44,6 +56,13 @@ public struct GenerationOptions: Sendable, Equatable {
         guard topK >= 0 else { throw GenerationError("top_k is \(topK); it must be ≥ 0 (0 turns it off)") }
         guard topP > 0, topP <= 1 else { throw GenerationError("top_p is \(topP); it must be in (0, 1]") }
         if stop.contains(where: \.isEmpty) { throw GenerationError("stop contains an empty string; remove it") }
+        guard (1...Self.maxBeams).contains(numBeams) else {
+            throw GenerationError("num_beams is \(numBeams); it must be between 1 and \(Self.maxBeams) (1 turns beam search off)")
+        }
+        guard lengthPenalty.isFinite else { throw GenerationError("length_penalty is \(lengthPenalty); it must be a finite number") }
+        if numBeams > 1 && !(isGreedy && topP == 1 && (topK == 0 || topK == 1)) {
+            throw GenerationError("num_beams \(numBeams) with temperature \(temperature), top_k \(topK), top_p \(topP): beam search does not sample; set temperature 0 and leave top_k and top_p off")
+        }
     }
 }
 

@@ -60,6 +60,19 @@ public final class GenerationSession {
         allocated = rows
     }
 
+    /// Replaces this session's cache with a copy of `source`'s (same model; `source.count` must fit `capacity`), so a
+    /// beam that forks continues from the same tokens without running them again.
+    func copyCache(from source: GenerationSession) {
+        precondition(source.model === model && source.count <= capacity, "copyCache: a session of another model or too small")
+        reserve(source.count)
+        let kvw = model.config.keyValueWidth
+        for l in keys.indices {
+            keys[l].data.update(from: source.keys[l].data, count: source.count * kvw)
+            values[l].data.update(from: source.values[l].data, count: source.count * kvw)
+        }
+        count = source.count
+    }
+
     /// Forgets the cached tokens so the session can serve another request.
     public func reset() { count = 0 }
 

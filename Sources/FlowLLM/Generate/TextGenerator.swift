@@ -34,9 +34,11 @@ public final class TextGenerator: Sendable {
         self.init(model: generationModel, tokenizer: tokenizer)
     }
 
-    /// Generates a continuation of `prompt` (encoded with `options.addSpecialTokens`).
+    /// Generates a continuation of `prompt` (encoded with `options.addSpecialTokens`); with `options.numBeams` > 1 by
+    /// beam search (`BeamSearch`).
     /// - Parameter onToken: called after every generated token with the text it releases; return false to stop
-    ///   (finish reason `.cancelled`). Released text never includes any part of a stop sequence.
+    ///   (finish reason `.cancelled`). Released text never includes any part of a stop sequence. A beam search
+    ///   knows its tokens only at the end: they are reported then, the whole text with the last one.
     public func generate(prompt: String, options: GenerationOptions,
                          onToken: ((GeneratedToken) -> Bool)? = nil) throws -> Generation {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -54,6 +56,15 @@ public final class TextGenerator: Sendable {
                           onToken: ((GeneratedToken) -> Bool)?) throws -> Generation {
         let stream = try GenerationStream(generator: self, promptIDs: promptIDs, options: options, startedAt: start)
         guard stream.finishReason == nil else { return stream.generation }
+        if options.numBeams > 1 {
+            // The best sequence is known only when the search ends: its tokens are reported then, its text with the last.
+            let result = try BeamSearch(generator: self, promptIDs: promptIDs, options: options).run(startedAt: start)
+            for (index, id) in result.tokenIDs.enumerated() {
+                let last = index == result.tokenIDs.count - 1
+                if let onToken, !onToken(GeneratedToken(id: id, text: last ? result.text : "", index: index)) { break }
+            }
+            return result
+        }
         try stream.prefill()  // one batched pass over the prompt
         while true {
             let token = stream.sampleNext()
