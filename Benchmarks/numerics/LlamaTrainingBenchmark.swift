@@ -29,6 +29,9 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 let full = arguments.contains("--full")
+// --split-ops: every operation split over the threads (forward, backward), instead of whole rows per thread
+// (forwardBackward, what the trainer runs)
+let splitOps = arguments.contains("--split-ops")
 // `--model 100m`: the brief's ~100M config (batch 1 × 256 by default); otherwise the tiny one (batch 4 × 256).
 let large = arguments.firstIndex(of: "--model").map { $0 + 1 < arguments.count && arguments[$0 + 1] == "100m" } ?? false
 let steps = option("--steps", 10), rows = option("--rows", large ? 1 : 4), length = option("--length", 256)
@@ -64,8 +67,12 @@ var loss = 0.0
 for step in 0..<(steps + 2) {
     let t = try seconds {
         model.zeroGradients()
-        loss = try model.forward(batch, training: true).mean
-        try model.backward()
+        if splitOps {
+            loss = try model.forward(batch, training: true).mean
+            try model.backward()
+        } else {
+            loss = try model.forwardBackward(batch).mean
+        }
         optimizer.update(learningRate: 1e-4)
     }
     if step >= 2 { times.append(t) }  // two warm-up steps
@@ -76,7 +83,7 @@ let median = times[times.count / 2], best = times[0]
 let peak = max(sgemmPeak(m: 512, n: 512, k: 512, repeats: 40), sgemmPeak(m: 1024, n: 1024, k: 1024, repeats: 20))
 let modelShaped = sgemmPeak(m: rows * length, n: config.intermediateSize, k: config.hiddenSize, repeats: 40)
 let core = String(cString: openblas_get_corename()), threads = model.threads.count
-print(String(format: "flow %@ %@ (OpenBLAS %@ kernels, %d threads): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
-             large ? "~100M" : "tiny", full ? "full fine-tuning" : "LoRA r=\(rank)", core, threads, rows, length, best * 1000, n / best, median * 1000, n / median, flopsPerStep / median / 1e9,
+print(String(format: "flow %@ %@ (OpenBLAS %@ kernels, %d threads%@): %d×%d tokens, best step %.1f ms (%.0f tokens/s), median step %.1f ms, %.0f tokens/s, %.2f GFLOP/s achieved at the median (%.1f%% of sgemm peak %.1f GFLOP/s; a %d×%d×%d sgemm alone: %.1f GFLOP/s), loss %.4f",
+             large ? "~100M" : "tiny", full ? "full fine-tuning" : "LoRA r=\(rank)", core, threads, splitOps ? ", split by operation" : (threads > 1 && rows > 1 ? ", rows split over threads" : ""), rows, length, best * 1000, n / best, median * 1000, n / median, flopsPerStep / median / 1e9,
              100 * flopsPerStep / median / 1e9 / peak, peak, rows * length, config.intermediateSize, config.hiddenSize,
              modelShaped, loss))

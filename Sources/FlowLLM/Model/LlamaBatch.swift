@@ -52,6 +52,24 @@ public struct LlamaBatch: Sendable {
         self.samples = samples
     }
 
+    /// Rows `range` of this batch as a batch of their own (their samples, positions and labels unchanged).
+    public func rows(_ range: Range<Int>) -> LlamaBatch {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows && !range.isEmpty, "rows \(range) of a \(rows)-row batch")
+        let from = range.lowerBound * length, to = range.upperBound * length
+        return LlamaBatch(rows: range.count, length: length, tokens: Array(tokens[from..<to]), positions: Array(positions[from..<to]),
+                          labels: Array(labels[from..<to]),
+                          samples: samples.filter { $0.lowerBound >= from && $0.upperBound <= to }.map { ($0.lowerBound - from)..<($0.upperBound - from) })
+    }
+
+    private init(rows: Int, length: Int, tokens: [Int32], positions: [Int32], labels: [Int32], samples: [Range<Int>]) {
+        self.rows = rows
+        self.length = length
+        self.tokens = tokens
+        self.positions = positions
+        self.labels = labels
+        self.samples = samples
+    }
+
     /// Convenience: one row per sample, each padded on the right to the longest with `padToken` (labels -100).
     public static func unpacked(_ sequences: [(tokens: [Int32], labels: [Int32])], padToken: Int32 = 0) throws -> LlamaBatch {
         let length = sequences.map(\.tokens.count).max() ?? 0

@@ -37,6 +37,9 @@ public final class LlamaModel {
     var lastTargets: [Int32] = []
     var lastLossCount = 0
     var dropoutRandom: TensorRandom
+    /// Models over the same weights and adapter, one thread and their own gradients each, that `forwardBackward`
+    /// runs a batch's rows on side by side (created on first use).
+    var replicas: [LlamaModel] = []
 
     /// A model over `weights`; with `adapter` only the adapter trains, with `trainsBaseWeights` every base weight does.
     /// - Parameters:

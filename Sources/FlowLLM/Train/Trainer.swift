@@ -211,11 +211,11 @@ public final class Trainer {
         let trained = batches.reduce(0) { $0 + $1.trainedTokenCount }
         var total = LlamaLoss(sum: 0, count: 0, perSample: [])
         for (i, batch) in batches.enumerated() {
-            model.dropoutRandom = TensorRandom(seed: dropoutSeed(step: step, microBatch: i))
-            let loss = try model.forward(batch, training: true)
+            // rows split over the threads (LlamaModel.forwardBackward); a batch with nothing to train adds nothing
+            let loss = try model.forwardBackward(batch, lossScale: trained > 0 ? Float(1 / Double(trained)) : 0,
+                                                 dropoutSeed: dropoutSeed(step: step, microBatch: i))
             total.sum += loss.sum
             total.count += loss.count
-            if trained > 0 { try model.backward(lossScale: Float(1 / Double(trained))) }
         }
         return total
     }
