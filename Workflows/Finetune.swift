@@ -21,6 +21,7 @@ let finetune = Workflow("finetune") {
     Param("pretrain", default: "Workflows/configs/pretrain.yml", help: "the Axolotl config that pretrains the base")
     Param("corpus", default: "Workflows/data/pretrain", help: "the pretraining text: a folder of JSONL files with a `text` field")
     Param("evalSample", default: "100", help: "how many trained rows the eval steps score besides the held-out ones")
+    Param("evalBeams", default: "4", help: "the eval steps decode by beam search with this many beams (1: greedy)")
     Param("port", default: "8000", help: "the port `serve` listens on")
 
     Function("tokenizer") { ctx in
@@ -82,13 +83,13 @@ let finetune = Workflow("finetune") {
     .needs("pretrain", "train")
 
     Function("eval") { ctx in
-        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample)
+        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample, beams: ctx.evalBeams)
             .evaluate(model: ctx.input("merge/model"), ctx)
     }
     .needs("merge", "preprocess")
 
     Function("eval-base") { ctx in
-        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample)
+        try HeldOutAndTrained(prepared: ctx.input("preprocess/prepared"), trainSample: ctx.evalSample, beams: ctx.evalBeams)
             .evaluate(model: ctx.input("pretrain/model"), ctx)
     }
     .needs("pretrain", "preprocess")
@@ -158,24 +159,30 @@ struct BaseModelShape {
 }
 
 /// The eval steps: exact match and sql-valid on the held-out rows (the prepared `eval` split) and on a seeded
-/// sample of the trained rows, written to the step's outputs `heldout` and `trained` (predictions.jsonl,
+/// sample of the trained rows, each output decoded by beam search (up to 256 tokens; `--eval-beams 1` decodes
+/// greedily), written to the step's outputs `heldout` and `trained` (predictions.jsonl,
 /// metrics.json) and recorded as the metrics `heldout_exact_match`, `heldout_sql_valid`, `trained_exact_match`
 /// and `trained_sql_valid`.
 struct HeldOutAndTrained {
     let prepared: URL
     let trainSample: Int
+    let options: GenerationOptions
 
-    init(prepared: URL, trainSample: String) throws {
+    init(prepared: URL, trainSample: String, beams: String) throws {
         guard let count = Int(trainSample), count > 0 else {
             throw StepContextError("--eval-sample is `\(trainSample)`; give a positive number of trained rows to score")
         }
+        guard let beams = Int(beams), (1...GenerationOptions.maxBeams).contains(beams) else {
+            throw StepContextError("--eval-beams is `\(beams)`; give a number of beams from 1 (greedy) to \(GenerationOptions.maxBeams)")
+        }
         self.prepared = prepared
         self.trainSample = count
+        options = GenerationOptions(maxTokens: Evaluation.defaultOptions.maxTokens, numBeams: beams)
     }
 
     func evaluate(model: URL, _ ctx: StepContext) throws {
         let evaluation = try Evaluation(model: model, tokenizer: prepared.appendingPathComponent("tokenizer"),
-                                        checks: [.sqlValid])
+                                        options: options, checks: [.sqlValid])
         var metrics: [String: Double] = [:]
         for (name, cases) in [("heldout", try EvalCase.load(preparedDataset: prepared, split: "eval")),
                               ("trained", try EvalCase.load(preparedDataset: prepared, split: "train", sample: trainSample))] {

@@ -59,6 +59,9 @@ import Testing
             return get?.status == 0 ? get?.stdout : nil
         }
         #expect(predictions.contains { $0.contains("\"expected\"") && $0.contains("\"output\"") }, "\(evalOutputs)")
+        // the eval steps decode by beam search (the workflow's --eval-beams, 4 by default) and say so
+        let metricsFile = try p.flow("volume", "get", "runs/\(tag)/eval/heldout/metrics.json", "-")
+        #expect(metricsFile.stdout.contains("\"num_beams\" : 4"), "\(metricsFile.stdout)")
 
         // runs show draws the loss curve; report writes one page.
         let show = try p.flow("runs", "show", tag).stdout
