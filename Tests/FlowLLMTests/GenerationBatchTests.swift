@@ -191,5 +191,7 @@ import Testing
         #expect(throws: GenerationError.self) { try scheduler.submit(promptIDs: [], options: GenerationOptions()) }
         #expect(throws: GenerationError.self) { try scheduler.submit(promptIDs: [1, 99_999], options: GenerationOptions()) }
         #expect(throws: GenerationError.self) { try scheduler.submit(promptIDs: [1], options: GenerationOptions(temperature: -1)) }
+        let beams = #expect(throws: GenerationError.self) { try scheduler.submit(promptIDs: [1], options: GenerationOptions(numBeams: 2)) }
+        #expect(beams.map { "\($0)" }?.contains("TextGenerator.generate") == true)
     }
 }

@@ -64,9 +64,12 @@ public final class GenerationScheduler: @unchecked Sendable {  // mutable state 
         thread.start()
     }
 
-    /// Queues a generation of `promptIDs`. Throws at once for invalid options, an empty prompt or token ids outside
-    /// the vocabulary, or after `shutdown()`.
+    /// Queues a generation of `promptIDs`. Throws at once for invalid options (beam search included: it runs through
+    /// `TextGenerator.generate`), an empty prompt or token ids outside the vocabulary, or after `shutdown()`.
     public func submit(promptIDs: [Int32], options: GenerationOptions) throws -> ScheduledGeneration {
+        guard options.numBeams == 1 else {
+            throw GenerationError("num_beams \(options.numBeams): the scheduler decodes one token at a time per request; run a beam search with TextGenerator.generate")
+        }
         let stream = try GenerationStream(generator: generator, promptIDs: promptIDs, options: options)
         let (events, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
         condition.lock()
