@@ -89,6 +89,30 @@ import Testing
         #expect(seen.map(\.text).joined() == out.text)
     }
 
+    @Test func oneNewTokenIsTheLikeliestToken() throws {
+        // every candidate ends at the length limit at once; the best is the greedy first token
+        let expected = try GenerationFixtures.expected()
+        let generator = try GenerationFixtures.generator()
+        let out = try generator.generate(promptIDs: expected.prompt_ids, options: GenerationOptions(maxTokens: 1, numBeams: 5))
+        #expect(out.tokenIDs == [expected.base_greedy[0]] && out.finishReason == .length)
+    }
+
+    @Test func stoppingTheReportsCutsTheResult() throws {
+        let reference = try Self.reference()
+        let c = reference.cases[1]
+        let generator = try GenerationFixtures.generator()
+        var seen = 0
+        let out = try generator.generate(promptIDs: reference.prompt_ids,
+                                         options: GenerationOptions(maxTokens: c.max_new_tokens, numBeams: c.num_beams)) { _ in
+            seen += 1
+            return seen < 5
+        }
+        #expect(seen == 5)
+        #expect(out.finishReason == .cancelled)
+        #expect(out.tokenIDs == Array(c.tokens.prefix(5)) && out.completionTokens == 5)
+        #expect(out.text == generator.tokenizer.decode(Array(c.tokens.prefix(5)), skipSpecialTokens: true))
+    }
+
     @Test func beamSettingsAreChecked() throws {
         let generator = try GenerationFixtures.generator()
         let prompt: [Int32] = [1, 100, 200]

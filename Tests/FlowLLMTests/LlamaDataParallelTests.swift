@@ -57,6 +57,56 @@ import Testing
         }
     }
 
+    /// A batch of `rows` random rows, each two packed samples, on the numerics fixture's vocabulary.
+    static func randomBatch(rows: Int, length: Int = 24, seed: UInt64) throws -> LlamaBatch {
+        var random = TensorRandom(seed: seed)
+        let n = rows * length
+        let tokens = (0..<n).map { _ in Int32(random.next() % 64) }
+        let labels = tokens.enumerated().map { $0.offset % 5 == 0 ? LlamaBatch.ignoreIndex : $0.element }
+        let ids = (0..<n).map { Int32(($0 % length) < length / 3 ? 0 : 1) }
+        return try LlamaBatch(rows: rows, length: length, tokens: tokens, labels: labels, sequenceIDs: ids)
+    }
+
+    /// Uneven parts (3 rows over 2 threads), fewer rows than threads (2 rows over 4: two threads per part), and the
+    /// replicas reused for another batch size: always a one-thread step's loss and gradients.
+    @Test(arguments: [(3, 2), (2, 4), (5, 3)])
+    func anyRowCountOverAnyThreadCountMatchesOneThread(rows: Int, threads: Int) throws {
+        let weights = try LlamaFixtures.tinyWeights()
+        let split = LlamaModel(weights: weights, trainsBaseWeights: true, threads: ComputeThreads(count: threads))
+        for (round, rowCount) in [rows, rows + 1, rows].enumerated() {
+            let batch = try Self.randomBatch(rows: rowCount, seed: UInt64(round + 1))
+            let one = LlamaModel(weights: weights, trainsBaseWeights: true, threads: ComputeThreads(count: 1))
+            let expected = try one.forwardBackward(batch)
+            split.zeroGradients()
+            let got = try split.forwardBackward(batch)
+            #expect(split.replicas.count == min(threads, rowCount))
+            #expect(split.replicas.allSatisfy { $0.threads.count == threads / min(threads, rowCount) })
+            #expect(abs(got.sum - expected.sum) <= 1e-6 * abs(expected.sum) && got.count == expected.count)
+            #expect(got.perSample.map(\.count) == expected.perSample.map(\.count))
+            for (a, b) in zip(try #require(one.gradients).namedTensors, try #require(split.gradients).namedTensors) {
+                #expect(relativeError(b.tensor, a.tensor) <= 1e-5, "\(rowCount) rows over \(threads) threads: \(a.name)")
+            }
+        }
+    }
+
+    @Test func eachPartDrawsItsOwnDropoutMasks() throws {
+        // two identical rows: with the same masks in both parts their gradients would be equal halves of the whole
+        let weights = try LlamaFixtures.tinyWeights()
+        let single = try Self.randomBatch(rows: 1, seed: 3)
+        let twice = try LlamaBatch(rows: 2, length: single.length, tokens: single.tokens + single.tokens,
+                                   labels: single.labels + single.labels, positions: single.positions + single.positions)
+        var lora = try LlamaLoRATests.peftAdapter(config: weights.config).config
+        lora.dropout = 0.5
+        for seed in [1, nil] as [UInt64?] {  // a given seed, or the model's own generator
+            let model = LlamaModel(weights: weights, adapter: LoRAAdapter.initialized(lora, base: weights, seed: 5),
+                                   threads: ComputeThreads(count: 2))
+            try model.forwardBackward(twice, dropoutSeed: seed)
+            let parts = model.replicas.map { $0.adapterGradients?.namedTensors.flatMap { $0.tensor.values } }
+            #expect(parts.count == 2)
+            #expect(parts[0] != nil && parts[1] != nil && parts[0] != parts[1], "seed \(String(describing: seed))")
+        }
+    }
+
     @Test func theSameSeedGivesTheSameBitsWithDropout() throws {
         let batch = try LlamaFixtures.packedBatch()
         let weights = try LlamaFixtures.tinyWeights()

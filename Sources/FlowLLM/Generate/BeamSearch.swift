@@ -8,7 +8,12 @@ import Foundation
 /// - a continuation among the best K that ends (an end token, a stop sequence, or `maxTokens`) becomes a finished
 ///   hypothesis scored sum(log p) / length^lengthPenalty (its length counts the end token); the K best are kept;
 /// - the search stops once K hypotheses are finished and the best running beam, normalised by the current length,
-///   can no longer beat the worst of them, or when every kept continuation ended.
+///   can no longer beat the worst of them, or when every kept continuation ended. (Where fewer than K of the kept
+///   continuations go on, ended ones run on with their score lowered by 1e9, as in transformers.)
+///
+/// Stop sequences (`options.stop`) end a beam whose generated text contains one, and are cut from the result's
+/// text; transformers matches its `stop_strings` on the token sequence instead, so results with stop sequences
+/// may differ from its.
 ///
 /// The running beams advance together in one `GenerationBatch` pass per step, each with its own key/value cache;
 /// a beam that forks copies its parent's cache.

@@ -38,7 +38,8 @@ public final class TextGenerator: Sendable {
     /// beam search (`BeamSearch`).
     /// - Parameter onToken: called after every generated token with the text it releases; return false to stop
     ///   (finish reason `.cancelled`). Released text never includes any part of a stop sequence. A beam search
-    ///   knows its tokens only at the end: they are reported then, the whole text with the last one.
+    ///   knows its tokens only at the end: they are reported then, the whole text with the last one; returning false
+    ///   before the last cuts the result after that token.
     public func generate(prompt: String, options: GenerationOptions,
                          onToken: ((GeneratedToken) -> Bool)? = nil) throws -> Generation {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -58,10 +59,17 @@ public final class TextGenerator: Sendable {
         guard stream.finishReason == nil else { return stream.generation }
         if options.numBeams > 1 {
             // The best sequence is known only when the search ends: its tokens are reported then, its text with the last.
-            let result = try BeamSearch(generator: self, promptIDs: promptIDs, options: options).run(startedAt: start)
+            var result = try BeamSearch(generator: self, promptIDs: promptIDs, options: options).run(startedAt: start)
             for (index, id) in result.tokenIDs.enumerated() {
                 let last = index == result.tokenIDs.count - 1
-                if let onToken, !onToken(GeneratedToken(id: id, text: last ? result.text : "", index: index)) { break }
+                guard let onToken, !onToken(GeneratedToken(id: id, text: last ? result.text : "", index: index)) else { continue }
+                if !last {  // stopped before the end: the result ends where the reports did
+                    result.tokenIDs = Array(result.tokenIDs.prefix(index + 1))
+                    result.text = tokenizer.decode(result.tokenIDs, skipSpecialTokens: true)
+                    result.completionTokens = result.tokenIDs.count
+                    result.finishReason = .cancelled
+                }
+                break
             }
             return result
         }

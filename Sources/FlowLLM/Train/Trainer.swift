@@ -211,9 +211,15 @@ public final class Trainer {
         let trained = batches.reduce(0) { $0 + $1.trainedTokenCount }
         var total = LlamaLoss(sum: 0, count: 0, perSample: [])
         for (i, batch) in batches.enumerated() {
-            // rows split over the threads (LlamaModel.forwardBackward); a batch with nothing to train adds nothing
-            let loss = try model.forwardBackward(batch, lossScale: trained > 0 ? Float(1 / Double(trained)) : 0,
+            let loss: LlamaLoss
+            if trained > 0 {
+                // rows split over the threads (LlamaModel.forwardBackward)
+                loss = try model.forwardBackward(batch, lossScale: Float(1 / Double(trained)),
                                                  dropoutSeed: dropoutSeed(step: step, microBatch: i))
+            } else {
+                // nothing to train in the whole step: the loss is still reported, no gradient is added
+                loss = try model.forward(batch, training: false)
+            }
             total.sum += loss.sum
             total.count += loss.count
         }
