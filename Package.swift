@@ -65,7 +65,9 @@ let package = Package(
                 "FlowEngine", "FlowLLM", "FlowServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .target(name: "FlowTesting", dependencies: ["FlowEngine", "CProcessSupport"]),
+        .target(name: "FlowTesting", dependencies: ["FlowEngine", "CProcessSupport"],
+                // the sshd settings of the tests' SSHServer, also read by Benchmarks/remote/sshd-setup.sh
+                resources: [.copy("sshd_config")]),
         .testTarget(name: "FlowKitTests", dependencies: ["FlowKit"]),
         .testTarget(name: "FlowEngineTests", dependencies: ["FlowEngine", "FlowTesting"]),
         .testTarget(

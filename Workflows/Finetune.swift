@@ -172,12 +172,17 @@ struct HeldOutAndTrained {
         guard let count = Int(trainSample), count > 0 else {
             throw StepContextError("--eval-sample is `\(trainSample)`; give a positive number of trained rows to score")
         }
-        guard let beams = Int(beams), (1...GenerationOptions.maxBeams).contains(beams) else {
-            throw StepContextError("--eval-beams is `\(beams)`; give a number of beams from 1 (greedy) to \(GenerationOptions.maxBeams)")
+        guard let numBeams = Int(beams) else {
+            throw StepContextError("--eval-beams is `\(beams)`; give a whole number of beams (1: greedy decoding)")
+        }
+        var options = Evaluation.defaultOptions
+        options.numBeams = numBeams
+        do { try options.validate() } catch {
+            throw StepContextError("--eval-beams is `\(beams)`: \(error)")
         }
         self.prepared = prepared
         self.trainSample = count
-        options = GenerationOptions(maxTokens: Evaluation.defaultOptions.maxTokens, numBeams: beams)
+        self.options = options
     }
 
     func evaluate(model: URL, _ ctx: StepContext) throws {

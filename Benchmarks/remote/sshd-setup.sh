@@ -20,22 +20,10 @@ ssh-keygen -q -t ed25519 -N "" -f "$keys/host_ed25519"
 ssh-keygen -q -t ed25519 -N "" -f "$keys/client_ed25519"
 cp "$keys/client_ed25519.pub" "$keys/authorized_keys"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$keys/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $keys/host_ed25519
-PidFile $keys/sshd.pid
-AuthorizedKeysFile $keys/authorized_keys
-StrictModes no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-UsePAM no
-PermitRootLogin yes
-MaxStartups 100
-MaxSessions 100
-Subsystem sftp /usr/lib/openssh/sftp-server
-EOF
+# the same settings as the tests' SSHServer (one template for both), plus sftp for scp
+sed -e "s|@PORT@|$port|g" -e "s|@ADDRESS@|127.0.0.1|g" -e "s|@DIR@|$keys|g" \
+    "$(dirname "${BASH_SOURCE[0]}")/../../Sources/FlowTesting/sshd_config" > "$keys/sshd_config"
+echo "Subsystem sftp /usr/lib/openssh/sftp-server" >> "$keys/sshd_config"
 echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$keys/host_ed25519.pub")" > "$keys/known_hosts"
 /usr/sbin/sshd -D -e -f "$keys/sshd_config" 2> "$keys/sshd.log" &
 sshd_pid=$!

@@ -33,24 +33,15 @@ public final class SSHServer: @unchecked Sendable {
         try FileManager.default.copyItem(at: directory.appendingPathComponent("client_ed25519.pub"),
                                          to: directory.appendingPathComponent("authorized_keys"))
         port = try Self.freePort()
-        let config = """
-            Port \(port)
-            ListenAddress \(address)
-            HostKey \(directory.path)/host_ed25519
-            PidFile \(directory.path)/sshd.pid
-            AuthorizedKeysFile \(directory.path)/authorized_keys
-            StrictModes no
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            PubkeyAuthentication yes
-            UsePAM no
-            PermitRootLogin yes
-            LogLevel INFO
-            MaxStartups 100
-            MaxSessions 100
-            \(extraConfig)
-
-            """
+        // the shared template (Sources/FlowTesting/sshd_config), then the caller's lines
+        guard let template = Bundle.module.url(forResource: "sshd_config", withExtension: nil) else {
+            throw TestingError("the sshd_config template is missing from FlowTesting's resources; rebuild the package")
+        }
+        let config = try String(contentsOf: template, encoding: .utf8)
+            .replacingOccurrences(of: "@PORT@", with: String(port))
+            .replacingOccurrences(of: "@ADDRESS@", with: address)
+            .replacingOccurrences(of: "@DIR@", with: directory.path)
+            + extraConfig + "\n"
         try Data(config.utf8).write(to: directory.appendingPathComponent("sshd_config"))
         let hostKey = try String(contentsOf: directory.appendingPathComponent("host_ed25519.pub"), encoding: .utf8)
             .split(separator: " ").prefix(2).joined(separator: " ")

@@ -44,6 +44,7 @@ struct BeamSearch {
     /// The search's result; the clock for time-to-first-token starts at `startedAt` (uptime nanoseconds).
     func run(startedAt: UInt64) throws -> Generation {
         let model = generator.model, vocab = model.config.vocabSize, k = options.numBeams
+        try GenerationStream.check(promptIDs: promptIDs, options: options, vocabSize: vocab)
         let capacity = promptIDs.count + options.maxTokens
         var endIDs: [Int32] = []
         for id in generator.eosTokenIDs + options.stopTokenIDs where !endIDs.contains(id) { endIDs.append(id) }
@@ -116,11 +117,10 @@ struct BeamSearch {
             // g. the next running beams, each with a cache holding its tokens. The first child of a beam takes over
             // its parent's session; later children copy it (before the parent's session moves on) into a session
             // freed by a beam without children. (At the first step every beam shares the prompt's session.)
-            var children: [ObjectIdentifier: Int] = [:]
-            for c in continuing { children[ObjectIdentifier(beams[top[c.rank].beam].session), default: 0] += 1 }
+            let parents = Set(continuing.map { ObjectIdentifier(beams[top[$0.rank].beam].session) })
             var seen = Set<ObjectIdentifier>()
             for beam in beams where seen.insert(ObjectIdentifier(beam.session)).inserted
-                && children[ObjectIdentifier(beam.session)] == nil {
+                && !parents.contains(ObjectIdentifier(beam.session)) {
                 spare.append(beam.session)
             }
             var taken = Set<ObjectIdentifier>()

@@ -31,14 +31,7 @@ public final class GenerationStream {
     /// with ids outside the vocabulary.
     public init(generator: TextGenerator, promptIDs: [Int32], options: GenerationOptions,
                 startedAt: UInt64 = DispatchTime.now().uptimeNanoseconds) throws {
-        try options.validate()
-        guard !promptIDs.isEmpty else {
-            throw GenerationError("the prompt encodes to no tokens; give a non-empty prompt or set addSpecialTokens to add BOS")
-        }
-        let vocab = generator.model.config.vocabSize
-        if let bad = promptIDs.firstIndex(where: { $0 < 0 || Int($0) >= vocab }) {
-            throw GenerationError("prompt token id \(promptIDs[bad]) at position \(bad) is outside the vocabulary (vocab_size \(vocab)); does the tokenizer match the model?")
-        }
+        try Self.check(promptIDs: promptIDs, options: options, vocabSize: generator.model.config.vocabSize)
         self.promptIDs = promptIDs
         self.options = options
         session = GenerationSession(model: generator.model, capacity: promptIDs.count + options.maxTokens)
@@ -51,6 +44,18 @@ public final class GenerationStream {
         endedAt = startedAt
         tokenIDs.reserveCapacity(options.maxTokens)
         if options.maxTokens == 0 { finish(.length) }
+    }
+
+    /// Throws for invalid options, or an empty prompt or one with ids outside the vocabulary: what every generation
+    /// (a stream, a beam search) checks before it starts.
+    static func check(promptIDs: [Int32], options: GenerationOptions, vocabSize vocab: Int) throws {
+        try options.validate()
+        guard !promptIDs.isEmpty else {
+            throw GenerationError("the prompt encodes to no tokens; give a non-empty prompt or set addSpecialTokens to add BOS")
+        }
+        if let bad = promptIDs.firstIndex(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw GenerationError("prompt token id \(promptIDs[bad]) at position \(bad) is outside the vocabulary (vocab_size \(vocab)); does the tokenizer match the model?")
+        }
     }
 
     /// Runs the whole prompt through the model in one batched pass.

@@ -55,8 +55,6 @@ public final class TextGenerator: Sendable {
 
     private func generate(promptIDs: [Int32], options: GenerationOptions, startedAt start: UInt64,
                           onToken: ((GeneratedToken) -> Bool)?) throws -> Generation {
-        let stream = try GenerationStream(generator: self, promptIDs: promptIDs, options: options, startedAt: start)
-        guard stream.finishReason == nil else { return stream.generation }
         if options.numBeams > 1 {
             // The best sequence is known only when the search ends: its tokens are reported then, its text with the last.
             var result = try BeamSearch(generator: self, promptIDs: promptIDs, options: options).run(startedAt: start)
@@ -73,6 +71,8 @@ public final class TextGenerator: Sendable {
             }
             return result
         }
+        let stream = try GenerationStream(generator: self, promptIDs: promptIDs, options: options, startedAt: start)
+        guard stream.finishReason == nil else { return stream.generation }
         try stream.prefill()  // one batched pass over the prompt
         while true {
             let token = stream.sampleNext()
